@@ -1,0 +1,350 @@
+"""HTTP API v1: thin edges over the services, one transaction per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from layso import errors
+from layso.limits import rate_limit
+from layso.models import Device, DeviceKind, Role, TicketStatus
+from layso.services import counters as ops
+from layso.services import state as state_ops
+from layso.services import tickets as ticket_ops
+from layso.services.common import get_counter, get_ticket
+from layso.web import (
+    field_int,
+    field_str,
+    hall_context,
+    json_body,
+    now,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+ANY = ()  # any device or user of the hall
+STAFF = (Role.CLERK.value, Role.MANAGER.value, Role.ADMIN.value)
+ISSUERS = (DeviceKind.KIOSK.value, *STAFF)
+MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
+
+
+def status_url(code: str) -> str:
+    base = current_app.config["LAYSO_PUBLIC_URL"] or request.host_url
+    return f"{base.rstrip('/')}/t/{code}"
+
+
+@bp.get("/halls/<slug>/services")
+def services(slug: str) -> ResponseReturnValue:
+    with hall_context(slug, *ANY) as c:
+        return jsonify({"services": state_ops.list_services(c.session, c.hall, now())})
+
+
+@bp.post("/halls/<slug>/tickets")
+def issue(slug: str) -> ResponseReturnValue:
+    data = json_body()
+    code = field_str(data, "service", max_len=20)
+    priority = field_str(data, "priority", required=False, max_len=40)
+    with hall_context(slug, *ISSUERS, write=True) as c:
+        rate_limit("issue", f"{c.principal.kind}:{c.principal.id}")
+        device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
+        issued = ticket_ops.issue_ticket(
+            c.session,
+            c.hall,
+            service_code=code or "",
+            priority=priority,
+            now=now(),
+            device=device,
+        )
+        body = _ticket_body(c.hall, issued.ticket, issued.ahead, issued.estimated_wait_s)
+    return jsonify({"ticket": body, **body}), 201
+
+
+def _ticket_body(hall: Any, ticket: Any, ahead: int, wait: int) -> dict[str, Any]:
+    from layso.services.common import ticket_dict
+
+    body = ticket_dict(hall, ticket)
+    body.update(
+        ahead=ahead, estimated_wait_s=wait, status_url=status_url(ticket.code), code=ticket.code
+    )
+    return body
+
+
+@bp.get("/halls/<slug>/tickets/<int:ticket_id>")
+def ticket(slug: str, ticket_id: int) -> ResponseReturnValue:
+    with hall_context(slug, *ANY) as c:
+        t = get_ticket(c.session, c.hall, ticket_id)
+        body = ticket_ops.ticket_status(c.session, c.hall, t, now())
+        if c.principal.kind == "user" or c.principal.role == DeviceKind.KIOSK.value:
+            body.update(status_url=status_url(t.code), code=t.code)
+        return jsonify({"ticket": body})
+
+
+@bp.post("/halls/<slug>/tickets/<int:ticket_id>/cancel")
+def cancel(slug: str, ticket_id: int) -> ResponseReturnValue:
+    with hall_context(slug, *STAFF, write=True) as c:
+        t = get_ticket(c.session, c.hall, ticket_id)
+        user = _user(c)
+        ticket_ops.cancel_ticket(c.session, c.hall, t, now=now(), user=user)
+        return jsonify({"ticket": _plain(c, t)})
+
+
+@bp.post("/halls/<slug>/tickets/<int:ticket_id>/rating")
+def rate(slug: str, ticket_id: int) -> ResponseReturnValue:
+    data = json_body()
+    score = field_int(data, "score", lo=1, hi=5)
+    reasons = data.get("reasons", [])
+    if (
+        not isinstance(reasons, list)
+        or len(reasons) > 10
+        or not all(isinstance(r, str) and 0 < len(r) <= 60 for r in reasons)
+    ):
+        raise errors.BadRequest(
+            vi="'reasons' là danh sách tối đa 10 lý do ngắn.",
+            en="'reasons' must be a list of at most 10 short strings.",
+        )
+    with hall_context(slug, DeviceKind.RATING_PAD.value, Role.CLERK.value, write=True) as c:
+        t = get_ticket(c.session, c.hall, ticket_id)
+        p = c.principal
+        if p.kind == "device":
+            counter_id = p.counter_id
+        else:
+            if p.via_session:  # the counter page must not rate on the citizen's behalf
+                raise errors.Forbidden(
+                    vi="Cán bộ không thể tự đánh giá thay công dân.",
+                    en="A clerk cannot rate on the citizen's behalf from the counter page.",
+                )
+            counter_id = next((x.id for x in c.hall.counters if x.clerk_id == p.id), None)
+        counter = next((x for x in c.hall.counters if x.id == counter_id), None)
+        if counter is None:
+            raise errors.Forbidden()
+        rating = ticket_ops.rate_ticket(
+            c.session, c.hall, t, score=score or 0, reasons=reasons, counter=counter, now=now()
+        )
+        return jsonify(
+            {
+                "rating": {
+                    "id": rating.id,
+                    "ticket": t.id,
+                    "score": rating.score,
+                    "scale": rating.scale,
+                    "reasons": rating.reasons,
+                    "counter": counter.number,
+                }
+            }
+        ), 201
+
+
+@bp.post("/halls/<slug>/suggestions")
+def suggest(slug: str) -> ResponseReturnValue:
+    data = json_body()
+    text = field_str(data, "text", max_len=ticket_ops.MAX_TEXT)
+    contact = field_str(data, "contact", required=False, max_len=ticket_ops.MAX_CONTACT)
+    with hall_context(slug, DeviceKind.KIOSK.value, write=True) as c:
+        rate_limit("suggest", f"{c.principal.kind}:{c.principal.id}")
+        s = ticket_ops.add_suggestion(
+            c.session,
+            c.hall,
+            text=text or "",
+            contact=contact,
+            now=now(),
+            device=c.session.get(Device, c.principal.id),
+        )
+        return jsonify({"suggestion": {"id": s.id}}), 201
+
+
+@bp.get("/halls/<slug>/state")
+def hall_state(slug: str) -> ResponseReturnValue:
+    with hall_context(slug, *ANY) as c:
+        return jsonify(state_ops.hall_state(c.session, c.hall, now()))
+
+
+@bp.get("/halls/<slug>/events")
+def events(slug: str) -> ResponseReturnValue:
+    raw = request.args.get("after", "0")
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.BadRequest(
+            vi="'after' phải là số thứ tự sự kiện (số nguyên ≥ 0).",
+            en="'after' must be an event seq (a whole number ≥ 0).",
+        )
+    with hall_context(slug, *ANY) as c:
+        from layso.hub import audiences_for
+
+        aud = audiences_for(c.session, c.hall, c.principal)
+        items = state_ops.events_after(c.session, c.hall, int(raw), aud)
+        return jsonify(
+            {
+                "events": items,
+                "seq": c.hall.event_seq,
+                "complete": len(items) < state_ops.REPLAY_LIMIT,
+            }
+        )
+
+
+# --- counters -------------------------------------------------------------------------------
+
+
+def _user(c: Any) -> Any:
+    from layso.models import User
+
+    if c.principal.kind != "user":
+        raise errors.Forbidden()
+    return c.session.get(User, c.principal.id)
+
+
+def _plain(c: Any, t: Any) -> dict[str, Any] | None:
+    from layso.services.common import ticket_dict
+
+    return ticket_dict(c.hall, t) if t is not None else None
+
+
+@bp.get("/halls/<slug>/counters/<int:number>")
+def counter(slug: str, number: int) -> ResponseReturnValue:
+    with hall_context(slug, *ANY) as c:
+        from layso.services.common import counter_dict
+
+        x = get_counter(c.session, c.hall, number)
+        return jsonify({"counter": counter_dict(c.hall, x, ops.counter_ticket(c.session, x))})
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/open")
+def counter_open(slug: str, number: int) -> ResponseReturnValue:
+    data = json_body()
+    move = data.get("move", False)
+    if not isinstance(move, bool):
+        raise errors.BadRequest(
+            vi="'move' phải là true hoặc false.", en="'move' must be a boolean."
+        )
+    with hall_context(slug, Role.CLERK.value, Role.MANAGER.value, write=True) as c:
+        x = ops.open_counter(c.session, c.hall, number, user=_user(c), now=now(), move=move)
+        return jsonify({"counter": _counter_body(c, x)})
+
+
+def _counter_body(c: Any, x: Any) -> dict[str, Any]:
+    from layso.services.common import counter_dict
+
+    return counter_dict(c.hall, x, ops.counter_ticket(c.session, x))
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/close")
+def counter_close(slug: str, number: int) -> ResponseReturnValue:
+    with hall_context(slug, *STAFF, write=True) as c:
+        x = ops.close_counter(c.session, c.hall, number, user=_user(c), now=now())
+        return jsonify({"counter": _counter_body(c, x)})
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/pause")
+def counter_pause(slug: str, number: int) -> ResponseReturnValue:
+    data = json_body()
+    reason = field_str(data, "reason", required=False, max_len=100, default="Tạm dừng")
+    with hall_context(slug, *STAFF, write=True) as c:
+        x = ops.pause_counter(
+            c.session, c.hall, number, user=_user(c), reason=reason or "", now=now()
+        )
+        return jsonify({"counter": _counter_body(c, x)})
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/resume")
+def counter_resume(slug: str, number: int) -> ResponseReturnValue:
+    with hall_context(slug, *STAFF, write=True) as c:
+        x = ops.resume_counter(c.session, c.hall, number, user=_user(c), now=now())
+        return jsonify({"counter": _counter_body(c, x)})
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/next")
+def counter_next(slug: str, number: int) -> ResponseReturnValue:
+    with hall_context(slug, *STAFF, write=True) as c:
+        t = ops.call_next(c.session, c.hall, number, user=_user(c), now=now())
+        return jsonify({"ticket": _plain(c, t)})
+
+
+def _simple(action: Any) -> Any:
+    def view(slug: str, number: int) -> ResponseReturnValue:
+        with hall_context(slug, *STAFF, write=True) as c:
+            t = action(c.session, c.hall, number, user=_user(c), now=now())
+            return jsonify({"ticket": _plain(c, t)})
+
+    return view
+
+
+for _name, _action in (
+    ("recall", ops.recall),
+    ("start", ops.start),
+    ("finish", ops.finish),
+    ("no-show", ops.no_show),
+    ("hold", ops.hold),
+):
+    bp.add_url_rule(
+        f"/halls/<slug>/counters/<int:number>/{_name}",
+        endpoint=f"counter_{_name.replace('-', '_')}",
+        view_func=_simple(_action),
+        methods=["POST"],
+    )
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/unhold")
+def counter_unhold(slug: str, number: int) -> ResponseReturnValue:
+    data = json_body()
+    ticket_id = field_int(data, "ticket", lo=1)
+    with hall_context(slug, *STAFF, write=True) as c:
+        t = ops.unhold(
+            c.session, c.hall, number, user=_user(c), ticket_id=ticket_id or 0, now=now()
+        )
+        return jsonify({"ticket": _plain(c, t)})
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/call")
+def counter_call(slug: str, number: int) -> ResponseReturnValue:
+    data = json_body()
+    ticket_number = field_int(data, "number", lo=0, hi=10**6)
+    service = field_str(data, "service", max_len=20)
+    with hall_context(slug, *STAFF, write=True) as c:
+        t = ops.call_number(
+            c.session,
+            c.hall,
+            number,
+            user=_user(c),
+            ticket_number=ticket_number or 0,
+            service_code=service or "",
+            now=now(),
+        )
+        return jsonify({"ticket": _plain(c, t)})
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/transfer")
+def counter_transfer(slug: str, number: int) -> ResponseReturnValue:
+    data = json_body()
+    service = field_str(data, "service", required=False, max_len=20)
+    to_counter = field_int(data, "counter", required=False, lo=0, hi=10**6)
+    with hall_context(slug, *STAFF, write=True) as c:
+        t = ops.transfer(
+            c.session,
+            c.hall,
+            number,
+            user=_user(c),
+            now=now(),
+            to_service=service,
+            to_counter=to_counter,
+        )
+        return jsonify({"ticket": _plain(c, t)})
+
+
+# a ticket's public page data, reached by its unguessable code (no sign-in)
+public = Blueprint("public_api", __name__, url_prefix="/api/v1")
+
+
+@public.get("/t/<code>")
+def public_ticket(code: str) -> ResponseReturnValue:
+    from layso.models import Hall
+    from layso.services.state import hall_info
+    from layso.web import db
+
+    with db().read() as s:
+        t = ticket_ops.find_ticket_by_code(s, code)
+        hall = s.get(Hall, t.hall_id) if t is not None else None
+        if t is None or hall is None:
+            raise errors.UnknownTicket()
+        body = ticket_ops.ticket_status(s, hall, t, now())
+        body["called"] = t.status in (TicketStatus.CALLED, TicketStatus.SERVING)
+        return jsonify({"ticket": body, "hall": hall_info(hall), "seq": hall.event_seq})

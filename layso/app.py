@@ -1,0 +1,121 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from layso import errors, hub, web
+from layso.config import Settings
+from layso.db import Database
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("kiosk", "display", "counter", "printer", "manager")
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> Flask:
+    """Build the Flask app; all configuration comes from `settings`."""
+    settings = (settings or Settings.from_env()).resolved()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
+        SESSION_COOKIE_NAME="layso_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=256 * 1024,
+        LAYSO_PUBLIC_URL=settings.public_url,
+        LAYSO_RATE_ISSUE=settings.issue_rate_per_minute,
+        LAYSO_RATE_LOGIN=settings.login_rate_per_minute,
+        LAYSO_RATE_SUGGEST=10,
+        LAYSO_SETTINGS=settings,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    database = Database(settings.database_url)
+    app.extensions["layso.db"] = database
+    app.extensions["layso.clock"] = clock or web.utcnow
+    web.init_app(app)
+
+    from layso import api, pages
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api.public)
+    app.register_blueprint(pages.bp)
+    for role in ROLES:
+        module = importlib.import_module(role)
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+    hub.init_app(app, database, async_mode=settings.async_mode, message_queue=settings.redis_url)
+    _register_errors(app)
+
+    @app.after_request
+    def security_headers(resp):  # type: ignore[no-untyped-def]
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+            "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
+            "frame-ancestors 'none'",
+        )
+        return resp
+
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    def wants_json() -> bool:
+        return (
+            request.path.startswith("/api/")
+            or request.path == "/healthz"
+            or (request.accept_mimetypes.best == "application/json")
+        )
+
+    @app.errorhandler(errors.LaysoError)
+    def layso_error(e: errors.LaysoError) -> ResponseReturnValue:
+        lang = web.lang()
+        if wants_json():
+            return jsonify(e.body(lang)), e.status
+        return render_template("error.html", message=e.message(lang), status=e.status), e.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> ResponseReturnValue:
+        status = e.code or 500
+        known = {404: errors.NotFound, 405: errors.BadRequest, 413: errors.BadRequest}
+        err = known.get(status, errors.BadRequest)(e.name)
+        err.status = status
+        if status == 405:
+            err.code = "method_not_allowed"
+        if status == 413:
+            err.code = "too_large"
+        return layso_error(err)
+
+    @app.errorhandler(IntegrityError)
+    def integrity(e: IntegrityError) -> ResponseReturnValue:
+        logger.warning("refused a change that conflicts with stored data: %s", e.orig)
+        return layso_error(errors.Conflict())
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> ResponseReturnValue:
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        err = errors.LaysoError(
+            vi="Lỗi hệ thống, vui lòng thử lại.", en="Internal error; please try again."
+        )
+        err.status, err.code = 500, "internal"
+        return layso_error(err)

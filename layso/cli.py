@@ -1,0 +1,245 @@
+"""The commands behind `layso`: each one is an edge with its own unit of work."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from layso import errors
+from layso.config import Settings
+from layso.db import Database, upgrade
+from layso.hub import external_emitter
+from layso.models import Device, DeviceKind, Hall, User
+from layso.services import accounts, demo
+from layso.services.common import get_hall
+from layso.web import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.database_url)
+    upgrade(db)
+    db.on_commit = external_emitter(settings.redis_url)
+    return db
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    command = args.command
+    if command == "db":
+        db = Database(settings.database_url)
+        upgrade(db)
+        print("database is at the newest schema")
+        return 0
+    if command in ("run", "demo"):
+        return serve(settings, host=args.host, port=args.port, seed=command == "demo")
+    if command == "seed-demo":
+        data = seed_demo(settings)
+        if args.json:
+            print(json.dumps(data, ensure_ascii=False))
+        else:
+            print_demo(data, "http://127.0.0.1:5000")
+        return 0
+    if command == "user":
+        return user_add(settings, args)
+    if command == "device":
+        return device_add(settings, args)
+    if command == "token":
+        db = _database(settings)
+        with db.write() as s:
+            user = s.scalars(sa.select(User).where(User.username == args.user)).one_or_none()
+            if user is None or not user.active:
+                raise errors.NotFound(
+                    vi=f"Không có người dùng '{args.user}'.", en=f"There is no user '{args.user}'."
+                )
+            print(accounts.create_api_token(s, user, utcnow()))
+        return 0
+    if command == "backup":
+        return backup(settings, Path(args.path))
+    if command == "printer":
+        from printer.cli import printer_test
+
+        return printer_test(settings, args.uri)
+    if command == "print-agent":
+        from printer.agent import run_agent
+
+        return run_agent(server=args.server, token=args.token, printer_uri=args.printer)
+    raise SystemExit(f"unknown command {command}")
+
+
+def seed_demo(settings: Settings) -> dict[str, Any]:
+    """Seed the demo hall once; its sign-ins and tokens are kept in the instance folder."""
+    db = _database(settings)
+    saved = settings.instance_path / "demo.json"
+    with db.write() as s:
+        exists = s.scalar(sa.select(Hall.id).where(Hall.slug == "demo")) is not None
+        if not exists:
+            data = demo.seed_demo(s, now=utcnow(), timezone=settings.timezone)
+    if exists:
+        if saved.exists():
+            return json.loads(saved.read_text())  # type: ignore[no-any-return]
+        raise errors.Conflict(vi="Đơn vị 'demo' đã có.", en="The demo hall already exists.")
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    saved.chmod(0o600)
+    return data
+
+
+def print_demo(data: dict[str, Any], base: str) -> None:
+    hall = data["hall"]
+    d = data["devices"]
+    lines = [
+        f"Layso demo hall '{hall}' — open these pages:",
+        f"  Kiosk (lấy số):          {base}/kiosk?token={d['kiosk']}",
+        f"  Wall display (gọi số):   {base}/display?token={d['display']}",
+        f"  Counter (quầy):          {base}/counter   (sign in below)",
+        f"  Manager (quản lý):       {base}/manager   "
+        f"user {data['manager']['username']} / {data['manager']['password']}",
+    ]
+    for c in data["counters"]:
+        lines.append(
+            f"  Counter {c['number']} ({', '.join(c['services'])}): user {c['clerk']} / "
+            f"{c['password']}  rating pad {base}/rating?token={c['rating_pad']}  "
+            f"counter display {base}/counter-display?token={c['counter_display']}"
+        )
+    lines.append(f"  API: {base}/api/openapi.json   health: {base}/healthz")
+    print("\n".join(lines), flush=True)
+
+
+def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
+    from layso.app import create_app
+    from layso.hub import socketio
+
+    db = Database(settings.database_url)
+    upgrade(db)
+    db.dispose()
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if seed:
+        print_demo(seed_demo(settings), base)
+    app = create_app(settings)
+    logger.info(
+        "Layso serving on %s (%s, %s)",
+        base,
+        settings.async_mode,
+        "SQLite" if settings.is_sqlite else "PostgreSQL",
+    )
+    socketio.run(
+        app,
+        host=host,
+        port=port,
+        log_output=False,
+        use_reloader=False,
+        debug=False,
+        **({"allow_unsafe_werkzeug": True} if settings.async_mode == "threading" else {}),
+    )
+    return 0
+
+
+def user_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\r\n")
+    db = _database(settings)
+    with db.write() as s:
+        hall = _hall_for_user(s, args.hall, args.role)
+        user = accounts.add_user(
+            s,
+            username=args.name,
+            password=password,
+            role=args.role,
+            hall=hall,
+            full_name=args.full_name,
+            now=utcnow(),
+        )
+        print(
+            f"user {user.username} ({user.role.value}) added"
+            + (f" to hall {hall.slug}" if hall else "")
+        )
+    return 0
+
+
+def _hall_for_user(s: Any, slug: str | None, role: str) -> Hall | None:
+    if slug:
+        return get_hall(s, slug)
+    if role == "admin":
+        return None
+    halls = list(s.scalars(sa.select(Hall)))
+    if len(halls) != 1:
+        raise errors.BadRequest(vi="Hãy chọn đơn vị với --hall.", en="Choose the hall with --hall.")
+    return halls[0]
+
+
+def device_add(settings: Settings, args: argparse.Namespace) -> int:
+    db = _database(settings)
+    with db.write() as s:
+        hall = get_hall(s, args.hall)
+        kiosk = None
+        if args.kiosk:
+            kiosk = s.scalars(
+                sa.select(Device).where(
+                    Device.hall_id == hall.id,
+                    Device.kind == DeviceKind.KIOSK,
+                    Device.name == args.kiosk,
+                )
+            ).first()
+            if kiosk is None:
+                raise errors.NotFound(
+                    vi=f"Không có kiosk '{args.kiosk}'.", en=f"There is no kiosk '{args.kiosk}'."
+                )
+        _, token = accounts.add_device(
+            s,
+            hall,
+            kind=args.kind,
+            name=args.name,
+            counter_number=args.counter,
+            kiosk=kiosk,
+            now=utcnow(),
+        )
+    print(token)
+    return 0
+
+
+def backup(settings: Settings, path: Path) -> int:
+    """A consistent copy while the server runs: SQLite's online backup, or pg_dump."""
+    if path.exists():
+        raise errors.Conflict(vi=f"Tệp {path} đã tồn tại.", en=f"{path} already exists.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if settings.is_sqlite:
+        source = sa.engine.make_url(settings.database_url).database
+        if not source or not Path(source).exists():
+            raise errors.NotFound(vi="Chưa có cơ sở dữ liệu.", en="There is no database yet.")
+        src = sqlite3.connect(source, timeout=30)
+        dst = sqlite3.connect(str(path))
+        try:
+            with dst:
+                src.backup(dst, pages=256)
+        finally:
+            src.close()
+            dst.close()
+        print(f"backup written to {path}")
+        return 0
+    if shutil.which("pg_dump") is None:
+        raise errors.NotFound(
+            vi="Cần cài pg_dump để sao lưu PostgreSQL.",
+            en="pg_dump is needed to back up PostgreSQL.",
+        )
+    url = sa.engine.make_url(settings.database_url).set(drivername="postgresql")
+    subprocess.run(
+        [
+            "pg_dump",
+            "--format=custom",
+            f"--file={path}",
+            f"--dbname={url.render_as_string(hide_password=False)}",
+        ],
+        check=True,
+    )
+    print(f"backup written to {path} (pg_dump custom format; restore with pg_restore)")
+    return 0

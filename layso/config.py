@@ -1,0 +1,135 @@
+"""Settings from the LAYSO_* environment variables, validated once at start."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ASYNC_MODES = ("eventlet", "gevent", "threading")
+PRINTER_SCHEMES = ("preview", "tcp", "usb", "serial", "file", "none")
+DEFAULT_INSTANCE = Path.cwd() / "instance"
+
+
+class ConfigError(ValueError):
+    """A LAYSO_* variable has a value Layso cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to know about its environment."""
+
+    instance_path: Path = field(default_factory=lambda: DEFAULT_INSTANCE)
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+    printer: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    async_mode: str = "eventlet"
+    public_url: str = ""
+    issue_rate_per_minute: int = 30
+    login_rate_per_minute: int = 10
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read LAYSO_* variables; malformed values raise ConfigError."""
+        env = os.environ if env is None else env
+        instance = Path(env.get("LAYSO_INSTANCE") or DEFAULT_INSTANCE).expanduser().resolve()
+        values: dict[str, object] = {
+            "instance_path": instance,
+            "database_url": env.get("LAYSO_DATABASE_URL", ""),
+            "redis_url": env.get("LAYSO_REDIS_URL") or None,
+            "secret_key": env.get("LAYSO_SECRET_KEY", ""),
+            "printer": env.get("LAYSO_PRINTER", ""),
+            "timezone": env.get("LAYSO_TIMEZONE", "Asia/Ho_Chi_Minh"),
+            "async_mode": env.get("LAYSO_ASYNC_MODE", "eventlet"),
+            "public_url": env.get("LAYSO_PUBLIC_URL", ""),
+        }
+        for key, var in (
+            ("issue_rate_per_minute", "LAYSO_ISSUE_RATE"),
+            ("login_rate_per_minute", "LAYSO_LOGIN_RATE"),
+        ):
+            if env.get(var):
+                try:
+                    values[key] = int(env[var])
+                except ValueError:
+                    raise ConfigError(f"{var} must be a whole number, got {env[var]!r}") from None
+        values.update(overrides)
+        return cls(**values).resolved()  # type: ignore[arg-type]
+
+    def resolved(self) -> Settings:
+        """Fill the embedded defaults and validate every value."""
+        instance = Path(self.instance_path)
+        db_url = normalize_database_url(
+            self.database_url or f"sqlite:///{instance / 'layso.sqlite3'}"
+        )
+        printer = self.printer or f"preview:{instance / 'tickets'}"
+        validate_printer_uri(printer)
+        if self.async_mode not in ASYNC_MODES:
+            raise ConfigError(
+                f"LAYSO_ASYNC_MODE must be one of {', '.join(ASYNC_MODES)}, got {self.async_mode!r}"
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"LAYSO_TIMEZONE is not a known time zone: {self.timezone!r}"
+            ) from None
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"LAYSO_REDIS_URL must start with redis://, got {self.redis_url!r}")
+        if self.issue_rate_per_minute < 1 or self.login_rate_per_minute < 1:
+            raise ConfigError("rate limits must be at least 1 per minute")
+        secret = self.secret_key or _instance_secret(instance)
+        return replace(
+            self, instance_path=instance, database_url=db_url, printer=printer, secret_key=secret
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def normalize_database_url(url: str) -> str:
+    """Map plain postgresql:// to pg8000, the driver that cooperates with every async mode."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"LAYSO_DATABASE_URL is not a URL: {url!r}")
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+pg8000://{rest}"
+    if scheme.startswith("postgresql+") or scheme in ("sqlite", "sqlite+pysqlite"):
+        return url
+    raise ConfigError(
+        f"LAYSO_DATABASE_URL must be sqlite:/// or postgresql://, got scheme {scheme!r}"
+    )
+
+
+def validate_printer_uri(uri: str) -> None:
+    scheme = uri.split(":", 1)[0]
+    if scheme not in PRINTER_SCHEMES:
+        raise ConfigError(
+            f"LAYSO_PRINTER must start with one of {', '.join(s + ':' for s in PRINTER_SCHEMES)};"
+            f" got {uri!r}"
+        )
+
+
+def _instance_secret(instance: Path) -> str:
+    """Generate the secret once and keep it in the instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(key)
+    os.chmod(tmp, 0o600)
+    try:
+        os.link(tmp, path)  # first writer wins when two processes start together
+    except FileExistsError:
+        pass
+    tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

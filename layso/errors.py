@@ -1,0 +1,196 @@
+"""One error hierarchy with stable codes and messages in Vietnamese and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LaysoError(Exception):
+    """A refusal the client can understand: HTTP status, stable code, message in two languages."""
+
+    status = 400
+    code = "bad_request"
+    vi = "Yêu cầu không hợp lệ."
+    en = "The request is not valid."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        vi: str | None = None,
+        en: str | None = None,
+        **fields: Any,
+    ) -> None:
+        self.detail = detail
+        self.fields = fields
+        if vi:
+            self.vi = vi
+        if en:
+            self.en = en
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "vi") -> str:
+        text = (self.en if lang == "en" else self.vi).format(**self.fields)
+        return f"{text} ({self.detail})" if self.detail else text
+
+    def body(self, lang: str = "vi") -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message(lang)}
+        if self.fields:
+            error["details"] = self.fields
+        return {"error": error}
+
+
+def _error(name: str, status: int, code: str, vi: str, en: str) -> type[LaysoError]:
+    return type(name, (LaysoError,), {"status": status, "code": code, "vi": vi, "en": en})
+
+
+BadRequest = _error(
+    "BadRequest", 400, "bad_request", "Yêu cầu không hợp lệ.", "The request is not valid."
+)
+Unauthorized = _error(
+    "Unauthorized",
+    401,
+    "unauthorized",
+    "Cần đăng nhập hoặc mã thiết bị hợp lệ.",
+    "Sign in or a valid device token is required.",
+)
+Forbidden = _error(
+    "Forbidden",
+    403,
+    "forbidden",
+    "Bạn không có quyền thực hiện thao tác này.",
+    "You are not allowed to do this.",
+)
+NotFound = _error("NotFound", 404, "not_found", "Không tìm thấy.", "Not found.")
+UnknownHall = _error(
+    "UnknownHall", 404, "unknown_hall", "Không có đơn vị '{hall}'.", "There is no hall '{hall}'."
+)
+UnknownService = _error(
+    "UnknownService",
+    404,
+    "unknown_service",
+    "Không có lĩnh vực '{service}'.",
+    "There is no service area '{service}'.",
+)
+UnknownCounter = _error(
+    "UnknownCounter",
+    404,
+    "unknown_counter",
+    "Không có quầy số {counter}.",
+    "There is no counter {counter}.",
+)
+UnknownTicket = _error(
+    "UnknownTicket", 404, "unknown_ticket", "Không tìm thấy số thứ tự này.", "No such ticket."
+)
+UnknownPriority = _error(
+    "UnknownPriority",
+    400,
+    "unknown_priority",
+    "Đối tượng ưu tiên '{priority}' không có trong danh sách.",
+    "'{priority}' is not one of the hall's priority groups.",
+)
+ServiceClosed = _error(
+    "ServiceClosed",
+    409,
+    "service_closed",
+    "Lĩnh vực {service} hiện không tiếp nhận hồ sơ.",
+    "Service area {service} is closed now.",
+)
+NumbersExhausted = _error(
+    "NumbersExhausted",
+    409,
+    "numbers_exhausted",
+    "Lĩnh vực {service} đã hết số hôm nay.",
+    "Service area {service} has no numbers left today.",
+)
+CounterClosed = _error(
+    "CounterClosed",
+    409,
+    "counter_closed",
+    "Quầy số {counter} đang đóng.",
+    "Counter {counter} is closed.",
+)
+CounterPaused = _error(
+    "CounterPaused",
+    409,
+    "counter_paused",
+    "Quầy số {counter} đang tạm dừng.",
+    "Counter {counter} is paused.",
+)
+CounterBusy = _error(
+    "CounterBusy",
+    409,
+    "counter_busy",
+    "Quầy số {counter} còn số {ticket} chưa xử lý xong.",
+    "Counter {counter} has ticket {ticket} still open.",
+)
+CounterTaken = _error(
+    "CounterTaken",
+    409,
+    "counter_taken",
+    "Quầy số {counter} đang có cán bộ khác làm việc.",
+    "Another clerk is signed in at counter {counter}.",
+)
+ClerkElsewhere = _error(
+    "ClerkElsewhere",
+    409,
+    "clerk_elsewhere",
+    "Bạn đang làm việc tại quầy số {counter}; hãy rời quầy đó trước.",
+    "You are signed in at counter {counter}; leave it first.",
+)
+NotYourCounter = _error(
+    "NotYourCounter",
+    403,
+    "not_your_counter",
+    "Bạn không làm việc tại quầy số {counter}.",
+    "You are not signed in at counter {counter}.",
+)
+NoCurrentTicket = _error(
+    "NoCurrentTicket",
+    409,
+    "no_current_ticket",
+    "Quầy số {counter} không có số nào đang phục vụ.",
+    "Counter {counter} has no current ticket.",
+)
+InvalidTransition = _error(
+    "InvalidTransition",
+    409,
+    "invalid_state",
+    "Số {ticket} đang ở trạng thái '{status}', không thể {action}.",
+    "Ticket {ticket} is '{status}' and cannot be {action}.",
+)
+TicketNotWaiting = _error(
+    "TicketNotWaiting",
+    409,
+    "ticket_not_waiting",
+    "Số {ticket} không còn trong hàng chờ.",
+    "Ticket {ticket} is not waiting.",
+)
+AlreadyRated = _error(
+    "AlreadyRated",
+    409,
+    "already_rated",
+    "Lượt phục vụ này đã được đánh giá.",
+    "This visit has already been rated.",
+)
+NotRateable = _error(
+    "NotRateable",
+    409,
+    "not_rateable",
+    "Chỉ đánh giá được lượt đã được phục vụ.",
+    "Only a served visit can be rated.",
+)
+RateLimited = _error(
+    "RateLimited",
+    429,
+    "rate_limited",
+    "Thao tác quá nhanh, vui lòng thử lại sau ít giây.",
+    "Too many requests; try again in a few seconds.",
+)
+Conflict = _error(
+    "Conflict",
+    409,
+    "conflict",
+    "Dữ liệu bị trùng hoặc xung đột.",
+    "The change conflicts with existing data.",
+)

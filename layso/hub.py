@@ -1,0 +1,146 @@
+"""The real-time hub: namespace /hall, rooms per hall and audience, snapshot or exact replay."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, request
+from flask import session as cookie
+from flask_socketio import SocketIO, emit, join_room
+from sqlalchemy.orm import Session
+
+from layso.db import Database, PendingEvent
+from layso.models import Counter, Hall, Role, User
+from layso.services.accounts import Principal, principal_for_token, principal_for_user
+from layso.services.state import REPLAY_LIMIT, events_after, hall_state, oldest_seq
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/hall"
+socketio = SocketIO()
+
+Listener = Callable[[list[PendingEvent]], None]
+
+
+def room(hall: str, audience: str = "hall") -> str:
+    return f"hall:{hall}" if audience == "hall" else f"hall:{hall}:{audience}"
+
+
+def audiences_for(session: Session, hall: Hall, principal: Principal) -> list[str]:
+    """The audiences whose events this principal may receive."""
+    out = ["hall"]
+    if principal.kind == "device":
+        out.append(f"device:{principal.id}")
+        if principal.counter_id is not None:
+            counter = session.get(Counter, principal.counter_id)
+            if counter is not None:
+                out.append(f"counter:{counter.number}")
+    elif principal.role in (Role.MANAGER, Role.ADMIN):
+        out.append("managers")
+    else:
+        number = session.scalar(sa.select(Counter.number).where(Counter.clerk_id == principal.id))
+        if number is not None:
+            out.append(f"counter:{number}")
+    return out
+
+
+class Hub:
+    """Emits committed events to their rooms and tells local listeners (the print worker)."""
+
+    def __init__(self, app: Flask, db: Database) -> None:
+        self.app = app
+        self.db = db
+        self.listeners: list[Listener] = []
+        db.on_commit = self.committed
+
+    def committed(self, events: list[PendingEvent]) -> None:
+        for ev in events:
+            socketio.emit(ev.name, ev.payload, to=room(ev.hall, ev.audience), namespace=NAMESPACE)
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:
+                logger.exception("event listener %r failed", listener)
+
+
+def external_emitter(redis_url: str | None) -> Listener:
+    """For the CLI: publish committed events through the shared message queue, if there is one."""
+    if not redis_url:
+        return lambda events: None
+    external = SocketIO(message_queue=redis_url)
+
+    def publish(events: list[PendingEvent]) -> None:
+        for ev in events:
+            external.emit(ev.name, ev.payload, to=room(ev.hall, ev.audience), namespace=NAMESPACE)
+
+    return publish
+
+
+def _principal(s: Session, auth: dict[str, Any]) -> Principal | None:
+    token = auth.get("token")
+    if isinstance(token, str) and token:
+        from layso.web import now
+
+        return principal_for_token(s, token, now())
+    user_id = cookie.get("user_id")
+    if user_id is not None:
+        user = s.get(User, user_id)
+        if user is not None and user.active and cookie.get("pw") == user.password_hash[-12:]:
+            return principal_for_user(user, via_session=True)
+    return None
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def connect(auth: Any = None) -> bool:
+    """Sent by every screen as it joins: authenticate, join rooms, then snapshot or replay."""
+    auth = auth if isinstance(auth, dict) else {}
+    slug, after = auth.get("hall"), auth.get("after")
+    if not isinstance(slug, str) or (
+        after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0)
+    ):
+        return False
+    db: Database = current_app.extensions["layso.db"]
+    from layso.web import now
+
+    with db.read() as s:
+        principal = _principal(s, auth)
+        hall = s.scalars(sa.select(Hall).where(Hall.slug == slug)).one_or_none()
+        if principal is None or hall is None or not principal.in_hall(hall):
+            logger.info("hub: refused a connection to hall %r", slug)
+            return False
+        audiences = audiences_for(s, hall, principal)
+        for aud in audiences:
+            join_room(room(hall.slug, aud))
+        replay = None
+        if after is not None and after <= hall.event_seq and after >= oldest_seq(s, hall) - 1:
+            replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1)
+            if len(replay) > REPLAY_LIMIT:
+                replay = None
+        if replay is None:
+            emit("snapshot", hall_state(s, hall, now()))
+        else:
+            for item in replay:
+                body = dict(item)
+                emit(body.pop("name"), body)
+    logger.debug("hub: %s %s joined %s (%s)", principal.kind, principal.name, slug, request.sid)
+    return True
+
+
+def init_app(app: Flask, db: Database, *, async_mode: str, message_queue: str | None) -> Hub:
+    kwargs: dict[str, Any] = {
+        "async_mode": async_mode,
+        "logger": False,
+        "engineio_logger": False,
+        "ping_interval": 10,
+        "ping_timeout": 10,
+        "max_http_buffer_size": 64 * 1024,
+    }
+    if message_queue:
+        kwargs["message_queue"] = message_queue
+    socketio.init_app(app, **kwargs)
+    hub = Hub(app, db)
+    app.extensions["layso.hub"] = hub
+    return hub

@@ -1,0 +1,376 @@
+"""The hall's data: SQLAlchemy 2 typed models. Times are stored in UTC."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Store aware datetimes as UTC; SQLite hands back naive ones, so re-attach UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+class TicketStatus(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    HELD = "held"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class CounterState(enum.StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Role(enum.StrEnum):
+    CLERK = "clerk"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class DeviceKind(enum.StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+    COUNTER_DISPLAY = "counter-display"
+    RATING_PAD = "rating-pad"
+    PRINT_AGENT = "print-agent"
+
+
+class PriorityPolicy(enum.StrEnum):
+    STRICT = "strict"
+    INTERLEAVED = "interleaved"
+    WEIGHTED = "weighted"
+
+
+def _enum(e: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, values_callable=lambda x: [m.value for m in x], length=20)
+
+
+class Hall(Base):
+    __tablename__ = "hall"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="Asia/Ho_Chi_Minh")
+    # {"days": [0..6], "ranges": [["07:30", "11:30"], ...]}; null = always open
+    hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    priority_policy: Mapped[PriorityPolicy] = mapped_column(
+        _enum(PriorityPolicy), default=PriorityPolicy.STRICT
+    )
+    priority_interleave: Mapped[int] = mapped_column(default=3)
+    priority_weight: Mapped[float] = mapped_column(default=2.0)
+    voice_template: Mapped[str] = mapped_column(
+        sa.String(300), default="Kính mời công dân có số thứ tự {số} đến quầy số {quầy}"
+    )
+    voice_lang: Mapped[str] = mapped_column(sa.String(40), default="vi")
+    rating_scale: Mapped[int] = mapped_column(default=4)
+    rating_on: Mapped[str] = mapped_column(sa.String(10), default="finish")  # finish | start
+    satisfaction_target: Mapped[float] = mapped_column(default=0.95)
+    greeting: Mapped[str] = mapped_column(sa.String(300), default="Xin kính chào quý khách")
+    ticket_footer: Mapped[str] = mapped_column(
+        sa.String(200), default="Xin cảm ơn quý khách / Thank you"
+    )
+    event_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    created_at: Mapped[datetime]
+
+    services: Mapped[list[Service]] = relationship(
+        back_populates="hall", order_by="Service.position"
+    )
+    counters: Mapped[list[Counter]] = relationship(back_populates="hall", order_by="Counter.number")
+
+
+class PriorityReason(Base):
+    """A group the law gives priority to; data, not code."""
+
+    __tablename__ = "priority_reason"
+    __table_args__ = (sa.UniqueConstraint("hall_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Service(Base):
+    """A service area (lĩnh vực) with its own numbering."""
+
+    __tablename__ = "service"
+    __table_args__ = (sa.UniqueConstraint("hall_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    prefix: Mapped[str] = mapped_column(sa.String(5), default="")
+    first_number: Mapped[int] = mapped_column(default=1)
+    last_number: Mapped[int] = mapped_column(default=999)
+    step: Mapped[int] = mapped_column(default=1)
+    daily_cap: Mapped[int | None] = mapped_column(default=None)
+    target_wait_min: Mapped[int] = mapped_column(default=15)
+    hours: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    hall: Mapped[Hall] = relationship(back_populates="services")
+    procedures: Mapped[list[Procedure]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", order_by="Procedure.id"
+    )
+
+
+class Procedure(Base):
+    """An administrative procedure (thủ tục) that the kiosk search leads to its area."""
+
+    __tablename__ = "procedure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(300))
+    service: Mapped[Service] = relationship(back_populates="procedures")
+
+
+class CounterService(Base):
+    __tablename__ = "counter_service"
+    counter_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("counter.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    service: Mapped[Service] = relationship()
+
+
+class Counter(Base):
+    __tablename__ = "counter"
+    __table_args__ = (sa.UniqueConstraint("hall_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    state: Mapped[CounterState] = mapped_column(_enum(CounterState), default=CounterState.CLOSED)
+    pause_reason: Mapped[str | None] = mapped_column(sa.String(100), default=None)
+    clerk_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), unique=True, default=None
+    )
+    current_ticket_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ticket.id", use_alter=True, ondelete="SET NULL"), default=None
+    )
+    calls_since_priority: Mapped[int] = mapped_column(default=0)
+    state_since: Mapped[datetime | None] = mapped_column(default=None)
+
+    hall: Mapped[Hall] = relationship(back_populates="counters")
+    links: Mapped[list[CounterService]] = relationship(
+        cascade="all, delete-orphan", order_by="CounterService.position"
+    )
+    clerk: Mapped[User | None] = relationship(foreign_keys=[clerk_id])
+
+    @property
+    def service_ids(self) -> list[int]:
+        return [link.service_id for link in self.links]
+
+
+class User(Base):
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True, default=None
+    )
+    username: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    user: Mapped[User] = relationship()
+
+
+class Device(Base):
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DeviceKind] = mapped_column(_enum(DeviceKind))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    counter_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("counter.id", ondelete="CASCADE"), default=None
+    )
+    # a print agent serves the kiosk it is paired with
+    kiosk_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("device.id", ondelete="SET NULL"), default=None
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # {"services": [...codes], "counters": [...numbers]} for a zone display
+    filter: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    printer_state: Mapped[str | None] = mapped_column(sa.String(20), default=None)
+    printer_detail: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    printer_state_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
+
+
+class DailyNumber(Base):
+    """The last number handed out per area and business day: bumped atomically, never reused."""
+
+    __tablename__ = "daily_number"
+    service_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service.id", ondelete="CASCADE"), primary_key=True
+    )
+    business_date: Mapped[date] = mapped_column(primary_key=True)
+    issued: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        sa.UniqueConstraint("issued_service_id", "business_date", "number"),
+        sa.Index("ix_ticket_queue", "hall_id", "status", "service_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))
+    # the area whose numbering gave the number; service_id is the queue it waits in now
+    issued_service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    business_date: Mapped[date] = mapped_column(index=True)
+    number: Mapped[int]
+    display_number: Mapped[str] = mapped_column(sa.String(20))
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    priority: Mapped[str | None] = mapped_column(sa.String(40), default=None)
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.WAITING)
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"), default=None)
+    clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), default=None)
+    target_counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"), default=None)
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device.id"), default=None)
+    issued_at: Mapped[datetime]
+    queued_at: Mapped[datetime]  # queue order: issue time, or when it came back from hold
+    first_called_at: Mapped[datetime | None] = mapped_column(default=None)
+    called_at: Mapped[datetime | None] = mapped_column(default=None)
+    call_count: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    print_state: Mapped[str] = mapped_column(sa.String(20), default="pending")
+
+    service: Mapped[Service] = relationship(foreign_keys=[service_id])
+    issued_service: Mapped[Service] = relationship(foreign_keys=[issued_service_id])
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
+    target_counter: Mapped[Counter | None] = relationship(foreign_keys=[target_counter_id])
+    clerk: Mapped[User | None] = relationship(foreign_keys=[clerk_id])
+
+
+class Event(Base):
+    """The hall's append-only event log; every figure and every screen is derived from it."""
+
+    __tablename__ = "event"
+    __table_args__ = (sa.UniqueConstraint("hall_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    at: Mapped[datetime]
+    ticket_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ticket.id", ondelete="CASCADE"), index=True, default=None
+    )
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"), default=None)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), default=None)
+    # who may see it: "hall", "managers", "counter:<number>", "device:<id>"
+    audience: Mapped[str] = mapped_column(sa.String(40), default="hall")
+    payload: Mapped[dict[str, Any]]
+
+
+class Rating(Base):
+    __tablename__ = "rating"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("ticket.id", ondelete="CASCADE"), unique=True
+    )
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
+    clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    score: Mapped[int]
+    scale: Mapped[int]
+    reasons: Mapped[list[Any]]
+    at: Mapped[datetime]
+
+
+class Suggestion(Base):
+    __tablename__ = "suggestion"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    contact: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("device.id"), default=None)
+    at: Mapped[datetime]
+
+
+class Notice(Base):
+    """A line on the display's ticker."""
+
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(sa.String(500))
+    text_en: Mapped[str] = mapped_column(sa.String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(60))
+    detail: Mapped[dict[str, Any]]
+    at: Mapped[datetime]

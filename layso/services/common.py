@@ -1,0 +1,279 @@
+"""What every service shares: the hall lock, the event log, time and the shapes sent out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from layso import errors
+from layso.db import PendingEvent, queue_event
+from layso.models import (
+    Counter,
+    CounterState,
+    Event,
+    Hall,
+    Service,
+    Ticket,
+    TicketStatus,
+    User,
+)
+
+DEFAULT_SERVICE_S = 300  # before the day's first finished ticket, assume five minutes
+RECENT_SERVICE_SAMPLE = 20
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def tz(hall: Hall) -> ZoneInfo:
+    return ZoneInfo(hall.timezone)
+
+
+def business_date(hall: Hall, now: datetime) -> date:
+    """The hall's local date: the day its numbers belong to."""
+    return now.astimezone(tz(hall)).date()
+
+
+def iso(hall: Hall, at: datetime | None) -> str | None:
+    """An ISO 8601 time in the hall's zone, with its offset."""
+    return at.astimezone(tz(hall)).isoformat(timespec="seconds") if at else None
+
+
+def get_hall(session: Session, slug: str, *, lock: bool = False) -> Hall:
+    """Load a hall; with lock, serialize this hall's writers (a row lock on PostgreSQL)."""
+    stmt = sa.select(Hall).where(Hall.slug == slug)
+    if lock:
+        stmt = stmt.with_for_update()
+    hall = session.scalars(stmt).one_or_none()
+    if hall is None:
+        raise errors.UnknownHall(hall=slug)
+    return hall
+
+
+def get_service(session: Session, hall: Hall, code: str) -> Service:
+    service = session.scalars(
+        sa.select(Service).where(Service.hall_id == hall.id, Service.code == code)
+    ).one_or_none()
+    if service is None:
+        raise errors.UnknownService(service=code)
+    return service
+
+
+def get_counter(session: Session, hall: Hall, number: int) -> Counter:
+    counter = session.scalars(
+        sa.select(Counter).where(Counter.hall_id == hall.id, Counter.number == number)
+    ).one_or_none()
+    if counter is None:
+        raise errors.UnknownCounter(counter=number)
+    return counter
+
+
+def get_ticket(session: Session, hall: Hall, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.hall_id != hall.id:
+        raise errors.UnknownTicket()
+    return ticket
+
+
+def is_open_at(hours: dict[str, Any] | None, local: datetime) -> bool:
+    """Whether opening hours {"days": [0..6], "ranges": [["07:30","11:30"], ...]} include local."""
+    if not hours:
+        return True
+    days = hours.get("days", list(range(7)))
+    if local.weekday() not in days:
+        return False
+    ranges = hours.get("ranges") or [["00:00", "23:59"]]
+    now_t = local.time()
+    return any(time.fromisoformat(a) <= now_t < time.fromisoformat(b) for a, b in ranges)
+
+
+def service_is_open(hall: Hall, service: Service, now: datetime) -> bool:
+    local = now.astimezone(tz(hall))
+    return service.active and is_open_at(hall.hours, local) and is_open_at(service.hours, local)
+
+
+def record(
+    session: Session,
+    hall: Hall,
+    name: str,
+    fields: dict[str, Any],
+    *,
+    now: datetime,
+    ticket: Ticket | None = None,
+    counter: Counter | None = None,
+    user: User | None = None,
+    audience: str = "hall",
+) -> Event:
+    """Append an event to the hall's log (next seq) and queue it for emission after commit."""
+    hall.event_seq += 1
+    payload = {"seq": hall.event_seq, "hall": hall.slug, "at": iso(hall, now), **fields}
+    ev = Event(
+        hall_id=hall.id,
+        seq=hall.event_seq,
+        name=name,
+        at=now,
+        ticket_id=ticket.id if ticket else None,
+        counter_id=counter.id if counter else None,
+        user_id=user.id if user else None,
+        audience=audience,
+        payload=payload,
+    )
+    session.add(ev)
+    queue_event(session, PendingEvent(hall.slug, name, audience, payload))
+    return ev
+
+
+def ticket_dict(hall: Hall, t: Ticket) -> dict[str, Any]:
+    """The ticket as every client sees it (no secret code)."""
+    return {
+        "id": t.id,
+        "number": t.number,
+        "display_number": t.display_number,
+        "service": t.service.code,
+        "service_name": t.service.name,
+        "service_name_en": t.service.name_en,
+        "issued_service": t.issued_service.code,
+        "priority": t.priority,
+        "status": t.status.value,
+        "business_date": t.business_date.isoformat(),
+        "issued_at": iso(hall, t.issued_at),
+        "called_at": iso(hall, t.called_at),
+        "first_called_at": iso(hall, t.first_called_at),
+        "started_at": iso(hall, t.started_at),
+        "finished_at": iso(hall, t.finished_at),
+        "call_count": t.call_count,
+        "counter": t.counter.number if t.counter else None,
+        "target_counter": t.target_counter.number if t.target_counter else None,
+        "print_state": t.print_state,
+    }
+
+
+def mean_service_s(session: Session, hall: Hall, service: Service, now: datetime) -> float:
+    """Mean service time of the area's most recent finished tickets today."""
+    rows = session.execute(
+        sa.select(Ticket.started_at, Ticket.finished_at)
+        .where(
+            Ticket.service_id == service.id,
+            Ticket.business_date == business_date(hall, now),
+            Ticket.status == TicketStatus.DONE,
+            Ticket.started_at.is_not(None),
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(RECENT_SERVICE_SAMPLE)
+    ).all()
+    samples = [(f - s).total_seconds() for s, f in rows if f and s]
+    return sum(samples) / len(samples) if samples else float(DEFAULT_SERVICE_S)
+
+
+def open_counters_for(session: Session, service: Service) -> int:
+    from layso.models import CounterService
+
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Counter)
+            .join(CounterService, CounterService.counter_id == Counter.id)
+            .where(CounterService.service_id == service.id, Counter.state == CounterState.OPEN)
+        )
+        or 0
+    )
+
+
+def estimate_wait_s(
+    session: Session, hall: Hall, service: Service, ahead: int, now: datetime
+) -> int:
+    """People ahead × recent mean service time ÷ open counters serving the area."""
+    counters = max(1, open_counters_for(session, service))
+    return round(ahead * mean_service_s(session, hall, service, now) / counters)
+
+
+def waiting_count(session: Session, service: Service) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                Ticket.service_id == service.id, Ticket.status == TicketStatus.WAITING
+            )
+        )
+        or 0
+    )
+
+
+def service_summary(
+    session: Session, hall: Hall, service: Service, now: datetime
+) -> dict[str, Any]:
+    waiting = waiting_count(session, service)
+    today = business_date(hall, now)
+    issued = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(Ticket.number), None)).where(
+            Ticket.issued_service_id == service.id, Ticket.business_date == today
+        )
+    )
+    from layso.services.tickets import numbers_left
+
+    left = numbers_left(session, service, today)
+    return {
+        "code": service.code,
+        "name": service.name,
+        "name_en": service.name_en,
+        "prefix": service.prefix,
+        "waiting": waiting,
+        "estimated_wait_s": estimate_wait_s(session, hall, service, waiting, now),
+        "open": service_is_open(hall, service, now),
+        "active": service.active,
+        "exhausted": left == 0,
+        "numbers_left": left,
+        "last_number": issued,
+        "target_wait_min": service.target_wait_min,
+        "open_counters": open_counters_for(session, service),
+        "procedures": [p.name for p in service.procedures],
+        "position": service.position,
+    }
+
+
+def queue_changed(session: Session, hall: Hall, service: Service, now: datetime) -> None:
+    waiting = waiting_count(session, service)
+    record(
+        session,
+        hall,
+        "queue.changed",
+        {
+            "service": service.code,
+            "waiting": waiting,
+            "estimated_wait_s": estimate_wait_s(session, hall, service, waiting, now),
+        },
+        now=now,
+    )
+
+
+def counter_dict(hall: Hall, counter: Counter, current: Ticket | None) -> dict[str, Any]:
+    return {
+        "number": counter.number,
+        "name": counter.name,
+        "state": counter.state.value,
+        "pause_reason": counter.pause_reason,
+        "clerk": counter.clerk.username if counter.clerk else None,
+        "clerk_name": counter.clerk.full_name if counter.clerk else None,
+        "services": [link.service.code for link in counter.links],
+        "ticket": ticket_dict(hall, current) if current else None,
+    }
+
+
+def counter_changed(session: Session, hall: Hall, counter: Counter, now: datetime) -> None:
+    current = session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
+    body = counter_dict(hall, counter, current)
+    record(
+        session,
+        hall,
+        "counter.changed",
+        {
+            "counter": counter.number,
+            "state": body["state"],
+            "clerk": body["clerk"],
+            "ticket": body["ticket"],
+            "pause_reason": counter.pause_reason,
+        },
+        now=now,
+        counter=counter,
+    )

@@ -1,0 +1,159 @@
+"""The hall's snapshot and its event log, for screens that start or catch up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from layso.models import (
+    Counter,
+    Device,
+    Event,
+    Hall,
+    Notice,
+    PriorityReason,
+    Service,
+    Ticket,
+    TicketStatus,
+)
+from layso.services.common import (
+    business_date,
+    counter_dict,
+    iso,
+    service_summary,
+    ticket_dict,
+)
+
+REPLAY_LIMIT = 1000  # a client further behind than this gets a fresh snapshot instead
+RECENT_CALLS = 10
+
+
+def hall_info(hall: Hall) -> dict[str, Any]:
+    return {
+        "slug": hall.slug,
+        "name": hall.name,
+        "name_en": hall.name_en,
+        "timezone": hall.timezone,
+        "greeting": hall.greeting,
+        "priority_policy": hall.priority_policy.value,
+        "priority_interleave": hall.priority_interleave,
+        "priority_weight": hall.priority_weight,
+        "voice_template": hall.voice_template,
+        "voice_lang": hall.voice_lang,
+        "rating_scale": hall.rating_scale,
+        "rating_on": hall.rating_on,
+        "satisfaction_target": hall.satisfaction_target,
+        "hours": hall.hours,
+    }
+
+
+def list_services(session: Session, hall: Hall, now: datetime) -> list[dict[str, Any]]:
+    services = session.scalars(
+        sa.select(Service).where(Service.hall_id == hall.id).order_by(Service.position, Service.id)
+    )
+    return [service_summary(session, hall, s, now) for s in services if s.active]
+
+
+def hall_state(session: Session, hall: Hall, now: datetime) -> dict[str, Any]:
+    """Everything a screen needs to start, as of the hall's current seq (one read snapshot)."""
+    today = business_date(hall, now)
+    counters = list(
+        session.scalars(
+            sa.select(Counter).where(Counter.hall_id == hall.id).order_by(Counter.number)
+        )
+    )
+    tickets = {
+        t.id: t
+        for t in session.scalars(
+            sa.select(Ticket).where(
+                Ticket.hall_id == hall.id,
+                sa.or_(
+                    Ticket.status.in_(
+                        [
+                            TicketStatus.WAITING,
+                            TicketStatus.CALLED,
+                            TicketStatus.SERVING,
+                            TicketStatus.HELD,
+                        ]
+                    ),
+                    sa.and_(Ticket.business_date == today, Ticket.called_at.is_not(None)),
+                ),
+            )
+        )
+    }
+    open_ = [t for t in tickets.values() if t.status == TicketStatus.WAITING]
+    open_.sort(key=lambda t: (t.queued_at, t.id))
+    recent = sorted(
+        (t for t in tickets.values() if t.called_at and t.business_date == today),
+        key=lambda t: t.called_at or now,
+        reverse=True,
+    )[:RECENT_CALLS]
+    printers = [
+        {
+            "device": d.id,
+            "name": d.name,
+            "kind": d.kind.value,
+            "state": d.printer_state,
+            "detail": d.printer_detail,
+            "at": iso(hall, d.printer_state_at),
+        }
+        for d in session.scalars(
+            sa.select(Device).where(
+                Device.hall_id == hall.id,
+                Device.revoked_at.is_(None),
+                Device.printer_state.is_not(None),
+            )
+        )
+    ]
+    return {
+        "seq": hall.event_seq,
+        "hall": hall.slug,
+        "at": iso(hall, now),
+        "business_date": today.isoformat(),
+        "info": hall_info(hall),
+        "services": list_services(session, hall, now),
+        "counters": [
+            counter_dict(hall, c, tickets.get(c.current_ticket_id or -1)) for c in counters
+        ],
+        "waiting": [ticket_dict(hall, t) for t in open_],
+        "held": [ticket_dict(hall, t) for t in tickets.values() if t.status == TicketStatus.HELD],
+        "recent_calls": [ticket_dict(hall, t) for t in recent],
+        "notices": [
+            {"text": n.text, "text_en": n.text_en}
+            for n in session.scalars(
+                sa.select(Notice)
+                .where(Notice.hall_id == hall.id, Notice.active.is_(True))
+                .order_by(Notice.position, Notice.id)
+            )
+        ],
+        "priority_reasons": [
+            {"code": r.code, "name": r.name, "name_en": r.name_en}
+            for r in session.scalars(
+                sa.select(PriorityReason)
+                .where(PriorityReason.hall_id == hall.id, PriorityReason.active.is_(True))
+                .order_by(PriorityReason.position, PriorityReason.id)
+            )
+        ],
+        "printers": printers,
+    }
+
+
+def events_after(
+    session: Session, hall: Hall, after: int, audiences: Iterable[str], limit: int = REPLAY_LIMIT
+) -> list[dict[str, Any]]:
+    """The hall's events after seq `after` that these audiences may see, oldest first."""
+    rows = session.execute(
+        sa.select(Event.name, Event.payload)
+        .where(Event.hall_id == hall.id, Event.seq > after, Event.audience.in_(list(audiences)))
+        .order_by(Event.seq)
+        .limit(limit)
+    ).all()
+    return [{"name": name, **payload} for name, payload in rows]
+
+
+def oldest_seq(session: Session, hall: Hall) -> int:
+    return session.scalar(sa.select(sa.func.min(Event.seq)).where(Event.hall_id == hall.id)) or 0

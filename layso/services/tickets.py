@@ -1,0 +1,297 @@
+"""Issuing tickets: gap-free daily numbers per area, position in the queue, rating, suggestions."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from layso import errors
+from layso.models import (
+    Counter,
+    DailyNumber,
+    Device,
+    Hall,
+    PriorityPolicy,
+    PriorityReason,
+    Rating,
+    Service,
+    Suggestion,
+    Ticket,
+    TicketStatus,
+    User,
+)
+from layso.services.common import (
+    business_date,
+    estimate_wait_s,
+    get_service,
+    queue_changed,
+    record,
+    service_is_open,
+    ticket_dict,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+MAX_CONTACT = 200
+
+
+@dataclass(frozen=True)
+class Issued:
+    ticket: Ticket
+    ahead: int
+    estimated_wait_s: int
+
+
+def format_number(service: Service, number: int) -> str:
+    """'A' + 23 in A001–A999 → 'A023'; 1023 in 1001–1999 → '1023'."""
+    width = len(str(service.last_number))
+    return f"{service.prefix}{number:0{width}d}"
+
+
+def numbers_left(session: Session, service: Service, day: date) -> int | None:
+    """How many numbers the area can still give today; None when unlimited by a cap."""
+    issued = (
+        session.scalar(
+            sa.select(DailyNumber.issued).where(
+                DailyNumber.service_id == service.id, DailyNumber.business_date == day
+            )
+        )
+        or 0
+    )
+    in_range = (service.last_number - service.first_number) // service.step + 1 - issued
+    capped = service.daily_cap - issued if service.daily_cap else in_range
+    return max(0, min(in_range, capped))
+
+
+def _bump_daily_number(session: Session, service: Service, day: date) -> int:
+    """Take the next count for (area, day) in this transaction: atomic, rolled back with it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(DailyNumber)
+        .values(service_id=service.id, business_date=day, issued=1)
+        .on_conflict_do_update(
+            index_elements=[DailyNumber.service_id, DailyNumber.business_date],
+            set_={"issued": DailyNumber.issued + 1},
+        )
+        .returning(DailyNumber.issued)
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def issue_ticket(
+    session: Session,
+    hall: Hall,
+    *,
+    service_code: str,
+    priority: str | None,
+    now: datetime,
+    device: Device | None = None,
+) -> Issued:
+    """Give the next number of an area, unique and gap-free for the hall's business day."""
+    service = get_service(session, hall, service_code)
+    if not service_is_open(hall, service, now):
+        raise errors.ServiceClosed(service=service.name)
+    if priority is not None:
+        reason = session.scalars(
+            sa.select(PriorityReason).where(
+                PriorityReason.hall_id == hall.id,
+                PriorityReason.code == priority,
+                PriorityReason.active.is_(True),
+            )
+        ).one_or_none()
+        if reason is None:
+            raise errors.UnknownPriority(priority=priority)
+    day = business_date(hall, now)
+    count = _bump_daily_number(session, service, day)
+    number = service.first_number + (count - 1) * service.step
+    if number > service.last_number or (service.daily_cap and count > service.daily_cap):
+        raise errors.NumbersExhausted(service=service.name)  # rolls the bump back
+    ticket = Ticket(
+        hall_id=hall.id,
+        issued_service_id=service.id,
+        service_id=service.id,
+        business_date=day,
+        number=number,
+        display_number=format_number(service, number),
+        code=secrets.token_urlsafe(12),
+        priority=priority,
+        status=TicketStatus.WAITING,
+        device_id=device.id if device else None,
+        issued_at=now,
+        queued_at=now,
+        print_state="pending" if device is not None else "none",
+    )
+    ticket.service = service
+    ticket.issued_service = service
+    session.add(ticket)
+    session.flush()
+    ahead = tickets_ahead(session, hall, ticket)
+    wait = estimate_wait_s(session, hall, service, ahead, now)
+    record(
+        session,
+        hall,
+        "ticket.issued",
+        {"ticket": ticket_dict(hall, ticket)},
+        now=now,
+        ticket=ticket,
+    )
+    queue_changed(session, hall, service, now)
+    logger.info("hall %s: ticket %s issued", hall.slug, ticket.display_number)
+    return Issued(ticket, ahead, wait)
+
+
+def tickets_ahead(session: Session, hall: Hall, ticket: Ticket) -> int:
+    """Waiting tickets that will be called before this one in its queue."""
+    if ticket.status != TicketStatus.WAITING:
+        return 0
+    base = [
+        Ticket.service_id == ticket.service_id,
+        Ticket.status == TicketStatus.WAITING,
+        Ticket.id != ticket.id,
+    ]
+    earlier = sa.or_(
+        Ticket.queued_at < ticket.queued_at,
+        sa.and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
+    )
+    if hall.priority_policy == PriorityPolicy.STRICT:
+        if ticket.priority:
+            cond = sa.and_(Ticket.priority.is_not(None), earlier)
+        else:
+            cond = sa.or_(Ticket.priority.is_not(None), earlier)
+    else:
+        cond = earlier
+    return session.scalar(sa.select(sa.func.count()).where(*base, cond)) or 0
+
+
+def ticket_status(session: Session, hall: Hall, ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """The ticket with its position: what the phone page and GET /tickets/{id} show."""
+    ahead = tickets_ahead(session, hall, ticket)
+    body = ticket_dict(hall, ticket)
+    body["ahead"] = ahead
+    body["estimated_wait_s"] = (
+        estimate_wait_s(session, hall, ticket.service, ahead, now)
+        if ticket.status == TicketStatus.WAITING
+        else 0
+    )
+    return body
+
+
+def find_ticket_by_code(session: Session, code: str) -> Ticket | None:
+    if not code or len(code) > 32:
+        return None
+    return session.scalars(sa.select(Ticket).where(Ticket.code == code)).one_or_none()
+
+
+def cancel_ticket(
+    session: Session, hall: Hall, ticket: Ticket, *, now: datetime, user: User | None
+) -> Ticket:
+    """Withdraw a waiting or held ticket (the citizen left)."""
+    if ticket.status not in (TicketStatus.WAITING, TicketStatus.HELD):
+        raise errors.InvalidTransition(
+            ticket=ticket.display_number, status=ticket.status.value, action="cancelled"
+        )
+    ticket.status = TicketStatus.CANCELLED
+    ticket.finished_at = now
+    record(
+        session,
+        hall,
+        "ticket.cancelled",
+        {"ticket": ticket_dict(hall, ticket), "counter": None},
+        now=now,
+        ticket=ticket,
+        user=user,
+    )
+    queue_changed(session, hall, ticket.service, now)
+    return ticket
+
+
+def rate_ticket(
+    session: Session,
+    hall: Hall,
+    ticket: Ticket,
+    *,
+    score: int,
+    reasons: list[str],
+    counter: Counter,
+    now: datetime,
+) -> Rating:
+    """Record the citizen's rating of a served visit, once, from the counter that served it."""
+    if ticket.counter_id != counter.id:
+        raise errors.Forbidden(
+            vi="Chỉ quầy đã phục vụ mới nhận đánh giá cho lượt này.",
+            en="Only the counter that served this visit can take its rating.",
+        )
+    if ticket.status not in (TicketStatus.SERVING, TicketStatus.DONE):
+        raise errors.NotRateable()
+    if session.scalar(sa.select(Rating.id).where(Rating.ticket_id == ticket.id)) is not None:
+        raise errors.AlreadyRated()
+    if not 1 <= score <= hall.rating_scale:
+        raise errors.BadRequest(
+            vi=f"Điểm đánh giá phải từ 1 đến {hall.rating_scale}.",
+            en=f"The score must be from 1 to {hall.rating_scale}.",
+        )
+    rating = Rating(
+        hall_id=hall.id,
+        ticket_id=ticket.id,
+        counter_id=counter.id,
+        clerk_id=ticket.clerk_id,
+        service_id=ticket.service_id,
+        score=score,
+        scale=hall.rating_scale,
+        reasons=reasons,
+        at=now,
+    )
+    session.add(rating)
+    session.flush()
+    record(
+        session,
+        hall,
+        "ticket.rated",
+        {
+            "ticket": ticket_dict(hall, ticket),
+            "counter": counter.number,
+            "score": score,
+            "scale": hall.rating_scale,
+            "reasons": reasons,
+        },
+        now=now,
+        ticket=ticket,
+        counter=counter,
+        audience="managers",
+    )
+    return rating
+
+
+def add_suggestion(
+    session: Session,
+    hall: Hall,
+    *,
+    text: str,
+    contact: str | None,
+    now: datetime,
+    device: Device | None,
+) -> Suggestion:
+    text = text.strip()
+    if not text:
+        raise errors.BadRequest(vi="Vui lòng nhập nội dung góp ý.", en="Please write a suggestion.")
+    if len(text) > MAX_TEXT or (contact and len(contact) > MAX_CONTACT):
+        raise errors.BadRequest(vi="Nội dung quá dài.", en="The text is too long.")
+    suggestion = Suggestion(
+        hall_id=hall.id,
+        text=text,
+        contact=(contact or "").strip() or None,
+        at=now,
+        device_id=device.id if device else None,
+    )
+    session.add(suggestion)
+    session.flush()
+    return suggestion

@@ -1,0 +1,379 @@
+"""Shared fixtures: a fresh database per test, a controlled clock, the demo hall, real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from layso.app import create_app
+from layso.config import Settings
+from layso.db import Database, upgrade
+from layso.services.demo import seed_demo
+
+ROOT = Path(__file__).resolve().parent.parent
+STRICT = os.environ.get("LAYSO_TEST_STRICT") == "1"
+PG_BASE = os.environ.get("LAYSO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LAYSO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def need(ok: bool, reason: str) -> None:
+    """Skip with a visible reason; under LAYSO_TEST_STRICT=1 (CI) fail instead."""
+    if not ok:
+        if STRICT:
+            pytest.fail(f"LAYSO_TEST_STRICT=1 forbids skipping: {reason}")
+        pytest.skip(reason)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_available() -> bool:
+    return _port_open("127.0.0.1", 5432) if "127.0.0.1:5432" in PG_BASE else True
+
+
+def redis_available() -> bool:
+    return _port_open("127.0.0.1", 6379) if "127.0.0.1:6379" in REDIS_URL else True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Clock:
+    """A controllable clock; starts at 08:00 in Hanoi on a Saturday in November 2026."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 21, 1, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+    def set_local(self, text: str) -> datetime:
+        """Set the time from a Hanoi-local ISO string, e.g. '2026-11-21T23:59:59'."""
+        from zoneinfo import ZoneInfo
+
+        self.now = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+        self.now = self.now.astimezone(UTC)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    return PG_BASE
+
+
+def create_pg_database() -> str:
+    """A fresh PostgreSQL database for one test; returns its URL."""
+    import pg8000.native
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(PG_BASE)
+    name = f"layso_t_{uuid.uuid4().hex[:12]}"
+    conn = pg8000.native.Connection(
+        url.username or "postgres",
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        database=url.database or "test",
+        password=url.password,
+    )
+    conn.run(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return str(url.set(database=name).render_as_string(hide_password=False))
+
+
+def drop_pg_database(db_url: str) -> None:
+    import pg8000.native
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(PG_BASE)
+    name = sa.engine.make_url(db_url).database
+    conn = pg8000.native.Connection(
+        url.username or "postgres",
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        database=url.database or "test",
+        password=url.password,
+    )
+    conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    need(postgres_available(), f"PostgreSQL is not reachable at {PG_BASE}")
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """Migrate and seed the demo hall once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "layso.sqlite3"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    with database.write() as s:
+        data = seed_demo(s, now=Clock()())
+    database.dispose()
+    return path, data
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    template, _ = request.getfixturevalue("sqlite_template")
+    target = tmp_path / "layso.sqlite3"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        instance_path=tmp_path,
+        database_url=database_url,
+        async_mode="threading",
+        secret_key="test-secret",
+        printer="none",
+        testing=True,
+        issue_rate_per_minute=10_000,
+        login_rate_per_minute=10_000,
+    ).resolved()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock) -> Iterator[Any]:
+    from layso import limits
+
+    limits.reset()
+    application = create_app(settings, clock=clock)
+    upgrade(application.extensions["layso.db"])
+    yield application
+    application.extensions["layso.db"].dispose()
+
+
+@pytest.fixture
+def db(app: Any) -> Database:
+    return app.extensions["layso.db"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def demo(
+    db: Database, clock: Clock, backend: str, request: pytest.FixtureRequest
+) -> dict[str, Any]:
+    """The demo hall (already in the SQLite copy; seeded afresh on PostgreSQL)."""
+    if backend == "sqlite":
+        return dict(request.getfixturevalue("sqlite_template")[1])
+    with db.write() as s:
+        return seed_demo(s, now=clock())
+
+
+@pytest.fixture
+def other_hall(db: Database, clock: Clock, demo: dict[str, Any]) -> dict[str, Any]:
+    with db.write() as s:
+        return seed_demo(s, now=clock(), slug="other")
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+class Api:
+    """A thin JSON client: api.post(path, token, json) → (status, body)."""
+
+    def __init__(self, client: Any, hall: str = "demo") -> None:
+        self.client = client
+        self.hall = hall
+
+    def _headers(self, token: str | None, lang: str | None) -> dict[str, str]:
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if lang:
+            headers["Accept-Language"] = lang
+        return headers
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("/") else f"/api/v1/halls/{self.hall}/{path}"
+
+    def get(self, path: str, token: str | None, lang: str | None = None) -> tuple[int, Any]:
+        r = self.client.get(self.url(path), headers=self._headers(token, lang))
+        return r.status_code, r.get_json()
+
+    def post(
+        self,
+        path: str,
+        token: str | None,
+        body: Any = None,
+        lang: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        headers = self._headers(token, lang)
+        if raw is not None:
+            r = self.client.post(
+                self.url(path), data=raw, headers=headers, content_type="application/json"
+            )
+        else:
+            r = self.client.post(self.url(path), json=body, headers=headers)
+        return r.status_code, r.get_json()
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def tokens(demo: dict[str, Any]) -> Callable[[str], str]:
+    """tokens('kiosk'), tokens('clerk1'), tokens('pad1'), tokens('manager'), tokens('display')."""
+
+    def get(who: str) -> str:
+        if who.startswith("clerk"):
+            return str(demo["counters"][int(who[5:]) - 1]["token"])
+        if who.startswith("pad"):
+            return str(demo["counters"][int(who[3:]) - 1]["rating_pad"])
+        if who.startswith("cdisplay"):
+            return str(demo["counters"][int(who[8:]) - 1]["counter_display"])
+        if who == "manager":
+            return str(demo["manager"]["token"])
+        return str(demo["devices"][who])
+
+    return get
+
+
+# --- the real server in a subprocess ---------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log: Path
+    port: int
+
+    def stop(self, sig: int | None = None) -> None:
+        if self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def layso_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "layso", *args],
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise AssertionError(f"layso {' '.join(args)} failed: {out.stderr}")
+    return out.stdout
+
+
+def server_env(instance: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAYSO_")}
+    env.update(
+        LAYSO_INSTANCE=str(instance),
+        LAYSO_PRINTER="none",
+        LAYSO_LOG_LEVEL="WARNING",
+        LAYSO_ISSUE_RATE="100000",
+        LAYSO_LOGIN_RATE="100000",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def start_server(env: dict[str, str], log: Path, port: int | None = None) -> Server:
+    port = port or free_port()
+    logf = log.open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layso", "run", "--port", str(port)],
+        env=env,
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(f"http://127.0.0.1:{port}", proc, env, log, port)
+    wait_healthy(server)
+    return server
+
+
+def wait_healthy(server: Server, timeout: float = 60) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise AssertionError(f"server exited: {server.log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)  # polling the server's readiness: there is no event to await
+    raise AssertionError(f"server did not become healthy: {server.log.read_text()[-3000:]}")
+
+
+@pytest.fixture(params=["eventlet", "gevent"])
+def async_mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def live(tmp_path: Path, async_mode: str) -> Iterator[tuple[Server, dict[str, Any]]]:
+    """The real server (eventlet, then gevent) on a free loopback port, with the demo hall."""
+    env = server_env(tmp_path / "instance", LAYSO_ASYNC_MODE=async_mode)
+    demo_data = json.loads(layso_cli(env, "seed-demo", "--json"))
+    server = start_server(env, tmp_path / "server.log")
+    yield server, demo_data
+    server.stop()
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")

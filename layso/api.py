@@ -35,6 +35,37 @@ def status_url(code: str) -> str:
     return f"{base.rstrip('/')}/t/{code}"
 
 
+@bp.get("/me")
+def me() -> ResponseReturnValue:
+    """Who the token or session belongs to: what a page needs to find its hall and counter."""
+    import sqlalchemy as sa
+
+    from layso.models import Counter, Hall
+    from layso.web import db, load_principal
+
+    with db().read() as s:
+        p = load_principal(s)
+        if p is None:
+            raise errors.Unauthorized()
+        hall = s.get(Hall, p.hall_id) if p.hall_id else None
+        counter = None
+        if p.counter_id is not None:
+            counter = s.get(Counter, p.counter_id)
+        elif p.kind == "user":
+            counter = s.scalars(sa.select(Counter).where(Counter.clerk_id == p.id)).first()
+        return jsonify(
+            {
+                "kind": p.kind,
+                "role": p.role,
+                "name": p.name,
+                "id": p.id,
+                "hall": hall.slug if hall else None,
+                "hall_name": hall.name if hall else None,
+                "counter": counter.number if counter else None,
+            }
+        )
+
+
 @bp.get("/halls/<slug>/services")
 def services(slug: str) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:

@@ -102,6 +102,10 @@ class Hall(Base):
     )
     voice_lang: Mapped[str] = mapped_column(sa.String(40), default="vi")
     rating_scale: Mapped[int] = mapped_column(default=4)
+    # [{"vi": "Rất hài lòng", "en": "Very satisfied"}, ...] best first; null = the default labels
+    rating_labels: Mapped[list[Any] | None] = mapped_column(default=None)
+    # reason chips offered after a low score: [{"vi": ..., "en": ...}]
+    rating_reasons: Mapped[list[Any] | None] = mapped_column(default=None)
     rating_on: Mapped[str] = mapped_column(sa.String(10), default="finish")  # finish | start
     satisfaction_target: Mapped[float] = mapped_column(default=0.95)
     greeting: Mapped[str] = mapped_column(sa.String(300), default="Xin kính chào quý khách")
@@ -324,6 +328,25 @@ class Event(Base):
     # who may see it: "hall", "managers", "counter:<number>", "device:<id>"
     audience: Mapped[str] = mapped_column(sa.String(40), default="hall")
     payload: Mapped[dict[str, Any]]
+
+
+class PrintJob(Base):
+    """One ticket to print (or reprint) on one printer; done once, retried until then."""
+
+    __tablename__ = "print_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id", ondelete="CASCADE"))
+    # the print agent that prints it; null = the server's own printer
+    device_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("device.id", ondelete="SET NULL"), index=True, default=None
+    )
+    reprint: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending|done|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.String(200), default=None)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Rating(Base):

@@ -92,8 +92,44 @@ def _counter_action(summary: str, body: dict[str, Any] | None = None) -> dict[st
     }
 
 
+def role_paths() -> dict[str, Any]:
+    """Each role package may add its endpoints' entries as OPENAPI_PATHS (a dict)."""
+    import importlib
+
+    from layso.app import ROLES
+
+    out: dict[str, Any] = {}
+    for role in ROLES:
+        module = importlib.import_module(role)
+        extra = getattr(module, "OPENAPI_PATHS", None)
+        if callable(extra):
+            extra = extra()
+        out.update(extra or {})
+    return out
+
+
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, Any] = {
+        "/me": {
+            "get": _op(
+                "Who this token or session is: kind, role, hall, counter",
+                "any device or user",
+                [],
+                (
+                    "200",
+                    "the principal",
+                    _obj(
+                        {
+                            "kind": {"type": "string"},
+                            "role": {"type": "string"},
+                            "hall": {"type": ["string", "null"]},
+                            "counter": {"type": ["integer", "null"]},
+                        }
+                    ),
+                ),
+                401,
+            )
+        },
         "/halls/{hall}/services": {
             "get": _op(
                 "List the hall's open service areas with waiting counts and estimated waits",
@@ -349,6 +385,7 @@ def openapi_document() -> dict[str, Any]:
             )
         },
     }
+    paths.update(role_paths())
     return {
         "openapi": "3.1.0",
         "info": {

@@ -377,3 +377,38 @@ def live(tmp_path: Path, async_mode: str) -> Iterator[tuple[Server, dict[str, An
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    path = chromium_path()
+    need(path is not None, "Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_factory(browser: Any) -> Iterator[Callable[..., Any]]:
+    """page_factory(width=1280, height=720) → a fresh page in its own context."""
+    contexts: list[Any] = []
+
+    def make(width: int = 1280, height: int = 720, **kw: Any) -> Any:
+        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN", **kw)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 19:25:24.687585
+Create Date: 2026-11-21 19:32:21.769525
 """
 
 import sqlalchemy as sa
@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("voice_template", sa.String(length=300), nullable=False),
         sa.Column("voice_lang", sa.String(length=40), nullable=False),
         sa.Column("rating_scale", sa.Integer(), nullable=False),
+        sa.Column("rating_labels", sa.JSON(), nullable=True),
+        sa.Column("rating_reasons", sa.JSON(), nullable=True),
         sa.Column("rating_on", sa.String(length=10), nullable=False),
         sa.Column("satisfaction_target", sa.Double(), nullable=False),
         sa.Column("greeting", sa.String(length=300), nullable=False),
@@ -420,6 +422,39 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_event_ticket_id"), ["ticket_id"], unique=False)
 
     op.create_table(
+        "print_job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("hall_id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=True),
+        sa.Column("reprint", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=200), nullable=True),
+        sa.Column("created_at", layso.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", layso.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["device.id"],
+            name=op.f("fk_print_job_device_id_device"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["hall_id"], ["hall.id"], name=op.f("fk_print_job_hall_id_hall"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["ticket.id"],
+            name=op.f("fk_print_job_ticket_id_ticket"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_print_job")),
+    )
+    with op.batch_alter_table("print_job", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_print_job_device_id"), ["device_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_print_job_hall_id"), ["hall_id"], unique=False)
+
+    op.create_table(
         "rating",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("hall_id", sa.Integer(), nullable=False),
@@ -462,6 +497,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rating_hall_id"))
 
     op.drop_table("rating")
+    with op.batch_alter_table("print_job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_print_job_hall_id"))
+        batch_op.drop_index(batch_op.f("ix_print_job_device_id"))
+
+    op.drop_table("print_job")
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_ticket_id"))
 

@@ -1,0 +1,125 @@
+/* Layso's browser client, shared by every page: device token, API calls, the hub with resume.
+ *
+ *   const me = await Layso.whoami();                 // {kind, role, hall, counter, name}
+ *   const r = await Layso.api("POST", `/halls/${me.hall}/tickets`, {service: "TP"});
+ *   Layso.connect({hall: me.hall, onSnapshot(state) {...}, onEvent(name, body) {...},
+ *                  onStatus(online) {...}});
+ *
+ * A device page is opened once with ?token=...; the token is kept in localStorage and removed
+ * from the address bar. Signed-in users use their session cookie and the page's CSRF token.
+ * The hub connection sends the last seq it saw, so a reconnect replays exactly what was missed
+ * (or the server sends a fresh snapshot); events already seen are ignored by seq.
+ */
+(function () {
+  "use strict";
+  const TOKEN_KEY = "layso.token";
+  const params = new URLSearchParams(window.location.search);
+
+  function deviceToken() {
+    const fromUrl = params.get("token");
+    if (fromUrl) {
+      try { localStorage.setItem(TOKEN_KEY, fromUrl); } catch (e) { /* private mode */ }
+      params.delete("token");
+      const rest = params.toString();
+      history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
+      return fromUrl;
+    }
+    try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+
+  let token = null;
+  let lang = "vi";
+
+  function csrf() {
+    const m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.content : "";
+  }
+
+  async function api(method, path, body, opts) {
+    const headers = {"Accept": "application/json", "Accept-Language": lang};
+    if (token && !(opts && opts.session)) headers["Authorization"] = "Bearer " + token;
+    if (method !== "GET") headers["X-CSRF-Token"] = csrf();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), (opts && opts.timeout) || 8000);
+    try {
+      const resp = await fetch("/api/v1" + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin", signal: ctrl.signal,
+      });
+      let data = null;
+      try { data = await resp.json(); } catch (e) { data = null; }
+      return {ok: resp.ok, status: resp.status, body: data,
+              error: data && data.error ? data.error : null};
+    } catch (e) {
+      return {ok: false, status: 0, body: null,
+              error: {code: "network", message: lang === "en" ? "No connection to the server."
+                                                            : "Mất kết nối tới máy chủ."}};
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function whoami() {
+    const r = await api("GET", "/me");
+    return r.ok ? r.body : null;
+  }
+
+  function connect(opts) {
+    let lastSeq = null;
+    const seen = new Set();
+    const remember = (seq) => {
+      seen.add(seq);
+      if (seen.size > 5000) seen.delete(seen.values().next().value);
+      if (lastSeq === null || seq > lastSeq) lastSeq = seq;
+    };
+    /* global io */
+    const socket = io("/hall", {
+      auth: (cb) => cb({token: token || null, hall: opts.hall, after: lastSeq}),
+      transports: ["websocket", "polling"],
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 8000,
+      randomizationFactor: 0.3,
+    });
+    const status = (online) => { if (opts.onStatus) opts.onStatus(online); };
+    socket.on("connect", () => status(true));
+    socket.on("disconnect", () => status(false));
+    socket.on("connect_error", () => status(false));
+    socket.on("snapshot", (state) => {
+      seen.clear();
+      lastSeq = state.seq;
+      opts.onSnapshot(state);
+    });
+    socket.onAny((name, body) => {
+      if (name === "snapshot" || !body || typeof body.seq !== "number") return;
+      if (seen.has(body.seq)) return;
+      remember(body.seq);
+      opts.onEvent(name, body);
+    });
+    return {
+      socket,
+      get seq() { return lastSeq; },
+      close() { socket.close(); },
+      /* ask for a fresh snapshot (e.g. after the page was hidden for long) */
+      resync() { lastSeq = null; socket.disconnect().connect(); },
+    };
+  }
+
+  function fmtWait(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    const m = Math.max(1, Math.round(seconds / 60));
+    return lang === "en" ? `~${m} min` : `~${m} phút`;
+  }
+
+  window.Layso = {
+    init(opts) {
+      token = (opts && opts.device) ? deviceToken() : null;
+      return token;
+    },
+    get token() { return token; },
+    setLang(l) { lang = l === "en" ? "en" : "vi"; },
+    get lang() { return lang; },
+    api, whoami, connect, fmtWait, params,
+  };
+})();

@@ -1,0 +1,628 @@
+"""Draw a ticket as a raster image and write it to any python-escpos printer.
+
+Most cheap thermal printers have no Vietnamese code page, so the default is to print the ticket
+as one image drawn with the bundled DejaVu Sans (every Vietnamese glyph, see
+``printer/fonts/LICENSE-DejaVu.txt``). Text mode is for printers whose profile has one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import textwrap
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import qrcode
+from escpos.constants import QR_ECLEVEL_M
+from escpos.escpos import Escpos
+from PIL import Image, ImageDraw, ImageFont
+
+from printer.ticket import TicketView
+
+#: Printable width in dots of 80 mm and 58 mm paper at 203 dpi.
+WIDTH_80MM = 576
+WIDTH_58MM = 384
+
+IMAGE_MODE = "image"
+TEXT_MODE = "text"
+MODES = (IMAGE_MODE, TEXT_MODE)
+
+REPRINT_LABEL = "IN LẠI / REPRINT"
+NUMBER_LABEL = "Số thứ tự / Your number"
+PRIORITY_LABEL = "Ưu tiên"
+TIME_LABEL = "Thời gian / Time:"
+AHEAD_LABEL = "Số người đang chờ trước bạn / People ahead:"
+WAIT_LABEL = "Thời gian chờ dự kiến / Estimated wait:"
+QR_CAPTION = "Quét mã để theo dõi lượt / Scan to follow your turn"
+NO_ESTIMATE = "—"
+
+_FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
+# Vietnamese stacks two marks over capitals (Ẫ, Ỗ) and hangs one under (Ỵ, Ộ): a line must make
+# room for both, or the marks of one line touch the next.
+_TALL_SAMPLE = "ẪỖẤẶỸ"
+_DEEP_SAMPLE = "ỴỵgjỘ"
+_BLACK = 0
+_WHITE = 255
+
+
+def nfc(text: str) -> str:
+    """Return text in NFC, the precomposed form every font and code page here expects."""
+    return unicodedata.normalize("NFC", text)
+
+
+def format_issued_at(view: TicketView) -> str:
+    """Return the issue time as printed: ``08:15 21/11/2026`` (hall's local time)."""
+    return view.issued_at.strftime("%H:%M %d/%m/%Y")
+
+
+def format_wait(estimated_wait_s: int | None) -> str:
+    """Return the estimated wait as printed: ``~12 phút (min)``, or a dash when unknown."""
+    if estimated_wait_s is None:
+        return NO_ESTIMATE
+    minutes = math.ceil(max(estimated_wait_s, 0) / 60)
+    return f"~{minutes} phút (min)"
+
+
+# --------------------------------------------------------------------------------------------
+# Image ticket
+
+
+#: The bundled fonts, next to this module (package data in pyproject.toml).
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+
+@lru_cache(maxsize=32)
+def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """Return the bundled DejaVu Sans (bold or regular) at ``size`` pixels."""
+    return ImageFont.truetype(str(FONT_DIR / _FONT_FILES[bold]), size)
+
+
+@dataclass(frozen=True)
+class _LineMetrics:
+    above: int  # baseline to the highest mark a Vietnamese line can have
+    below: int  # baseline to the lowest
+
+    @property
+    def height(self) -> int:
+        return self.above + self.below
+
+
+@lru_cache(maxsize=64)
+def _metrics(f: ImageFont.FreeTypeFont) -> _LineMetrics:
+    ascent, descent = f.getmetrics()
+    top = f.getbbox(_TALL_SAMPLE, anchor="ls")[1]
+    bottom = f.getbbox(_DEEP_SAMPLE, anchor="ls")[3]
+    return _LineMetrics(above=max(ascent, -top), below=max(descent, bottom))
+
+
+Run = tuple[str, ImageFont.FreeTypeFont]
+
+
+def _line_width(line: list[Run]) -> float:
+    """Width of a line of runs, one space (in the next run's font) between runs."""
+    width = 0.0
+    for i, (text, f) in enumerate(line):
+        if i:
+            width += f.getlength(" ")
+        width += f.getlength(text)
+    return width
+
+
+def _merge(words: list[Run]) -> list[Run]:
+    """Join neighbouring words in the same font, so kerning and spaces measure as drawn."""
+    merged: list[Run] = []
+    for word, f in words:
+        if merged and merged[-1][1] is f:
+            merged[-1] = (f"{merged[-1][0]} {word}", f)
+        else:
+            merged.append((word, f))
+    return merged
+
+
+def _split_long_word(word: str, f: ImageFont.FreeTypeFont, max_width: float) -> Iterator[str]:
+    piece = ""
+    for char in word:
+        if piece and f.getlength(piece + char) > max_width:
+            yield piece
+            piece = ""
+        piece += char
+    if piece:
+        yield piece
+
+
+def wrap_runs(runs: list[Run], max_width: float) -> list[list[Run]]:
+    """Wrap runs of (text, font) into lines no wider than ``max_width``, breaking at spaces.
+
+    A word wider than the line (a long URL) is broken between characters.
+    """
+    words: list[Run] = []
+    for text, f in runs:
+        # Only plain spaces break: a value spelled with no-break spaces stays on one line.
+        for word in filter(None, nfc(text).split(" ")):
+            if f.getlength(word) > max_width:
+                words.extend((piece, f) for piece in _split_long_word(word, f, max_width))
+            else:
+                words.append((word, f))
+    lines: list[list[Run]] = []
+    line: list[Run] = []
+    for word in words:
+        candidate = _merge([*line, word])
+        if line and _line_width(candidate) > max_width:
+            lines.append(_merge(line))
+            line = [word]
+        else:
+            line.append(word)
+    if line:
+        lines.append(_merge(line))
+    return lines
+
+
+class _Canvas:
+    """A white strip the width of the paper that grows downwards as blocks are added."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.scale = width / WIDTH_80MM
+        # Text shrinks less than the paper: 58 mm tickets stay readable at arm's length.
+        self.text_scale = math.sqrt(self.scale)
+        self.margin = max(8, round(14 * self.scale))
+        self.image = Image.new("L", (width, width * 3), _WHITE)
+        self.draw = ImageDraw.Draw(self.image)
+        self.y = self.margin
+
+    @property
+    def inner_width(self) -> int:
+        return self.width - 2 * self.margin
+
+    def px(self, size: float) -> int:
+        """Scale a text size given for 80 mm paper."""
+        return max(10, round(size * self.text_scale))
+
+    def ensure(self, height: int) -> None:
+        """Grow the strip so that ``height`` more pixels fit below ``y``."""
+        needed = self.y + height + self.margin
+        if needed > self.image.height:
+            grown = Image.new("L", (self.width, max(needed, self.image.height * 2)), _WHITE)
+            grown.paste(self.image, (0, 0))
+            self.image = grown
+            self.draw = ImageDraw.Draw(self.image)
+
+    def space(self, height: float) -> None:
+        self.y += round(height)
+
+    def paragraph(
+        self,
+        runs: list[Run],
+        *,
+        align: str = "center",
+        fill: int = _BLACK,
+        line_gap: float = 0.15,
+        max_width: float | None = None,
+    ) -> None:
+        """Draw wrapped runs; every line gets room for Vietnamese marks above and below."""
+        max_width = self.inner_width if max_width is None else max_width
+        for line in wrap_runs(runs, max_width):
+            above = max(_metrics(f).above for _, f in line)
+            below = max(_metrics(f).below for _, f in line)
+            self.ensure(above + below)
+            baseline = self.y + above
+            width = _line_width(line)
+            if align == "center":
+                x = (self.width - width) / 2
+            else:
+                x = self.margin
+            for i, (text, f) in enumerate(line):
+                if i:
+                    x += f.getlength(" ")
+                self.draw.text((x, baseline), text, font=f, fill=fill, anchor="ls")
+                x += f.getlength(text)
+            size = max(f.size for _, f in line)
+            self.y = baseline + below + round(size * line_gap)
+
+    def text(self, text: str, f: ImageFont.FreeTypeFont, *, align: str = "center") -> None:
+        self.paragraph([(text, f)], align=align)
+
+    def fits(self, runs: list[Run]) -> bool:
+        return len(wrap_runs(runs, self.inner_width)) <= 1
+
+    def split_text(self, text: str, f: ImageFont.FreeTypeFont, *, separator: str) -> None:
+        """Draw text on one line if it fits, else one part per line, cut at ``separator``.
+
+        ``"UBND xã Tân Phú - Trung tâm ..."`` breaks between the commune and the centre
+        rather than in the middle of "hành chính công".
+        """
+        if self.fits([(text, f)]) or separator not in text:
+            self.text(text, f)
+            return
+        for part in text.split(separator):
+            self.text(part.strip(), f)
+
+    def bilingual(
+        self,
+        text: str,
+        f: ImageFont.FreeTypeFont,
+        value: str | None = None,
+        value_font: ImageFont.FreeTypeFont | None = None,
+        *,
+        align: str = "center",
+    ) -> None:
+        """Draw ``"Vietnamese / English"`` (and a value) on one line, or break after the "/".
+
+        The value is kept whole ("~12 phút (min)" never splits) and follows the English part.
+        """
+        tail = [(value.replace(" ", "\u00a0"), value_font or f)] if value is not None else []
+        runs = [(text, f), *tail]
+        vietnamese, slash, english = nfc(text).partition(" / ")
+        if self.fits(runs) or not slash:
+            self.paragraph(runs, align=align)
+            return
+        self.paragraph([(f"{vietnamese} /", f)], align=align, line_gap=0.05)
+        self.paragraph([(english, f), *tail], align=align)
+
+    def rule(self) -> None:
+        """Draw a dashed separator across the printable width."""
+        thickness = max(2, round(2 * self.scale))
+        gap = round(10 * self.scale)
+        self.ensure(thickness + 2 * gap)
+        self.y += gap
+        dash, hole = max(4, round(10 * self.scale)), max(3, round(6 * self.scale))
+        count = (self.inner_width + hole) // (dash + hole)
+        # spread the leftover over the holes so the line ends on a whole dash at each margin
+        step = (self.inner_width - dash) / max(1, count - 1)
+        for i in range(count):
+            x = self.margin + round(i * step)
+            self.draw.rectangle((x, self.y, x + dash - 1, self.y + thickness - 1), fill=_BLACK)
+        self.y += thickness + gap
+
+    def banner(self, text: str, f: ImageFont.FreeTypeFont, *, inverted: bool) -> None:
+        """Draw text in a box: white on black (``inverted``) or black in a thick frame."""
+        pad = round(f.size * 0.35)
+        border = max(3, round(4 * self.scale))
+        inner = self.inner_width - 2 * (pad + border)
+        lines = wrap_runs([(text, f)], inner)
+        m = _metrics(f)
+        height = len(lines) * m.height + 2 * (pad + border)
+        self.ensure(height)
+        box = (self.margin, self.y, self.width - self.margin - 1, self.y + height - 1)
+        if inverted:
+            self.draw.rectangle(box, fill=_BLACK)
+        else:
+            self.draw.rectangle(box, outline=_BLACK, width=border)
+        self.y += pad + border
+        for line in lines:
+            self.paragraph(line, fill=_WHITE if inverted else _BLACK, line_gap=0, max_width=inner)
+        self.y = box[3] + 1
+
+    def number(self, number: str) -> tuple[int, int]:
+        """Draw the ticket number as large as the paper allows; return its band (top, bottom)."""
+        number = nfc(number)
+        max_width = self.inner_width * 0.94
+        max_height = self.width * 0.42
+
+        def ink(size: int) -> tuple[int, int, int, int]:
+            return font(size, bold=True).getbbox(number, anchor="ls")
+
+        # glyphs scale with the size: measure once, scale, then step down past any rounding
+        left, top, right, bottom = ink(100)
+        size = int(100 * min(max_width / max(1, right - left), max_height / max(1, bottom - top)))
+        size = max(10, size)
+        while size > 10:
+            left, top, right, bottom = ink(size)
+            if right - left <= max_width and bottom - top <= max_height:
+                break
+            size -= 1
+        f = font(size, bold=True)
+        left, top, right, bottom = f.getbbox(number, anchor="ls")
+        self.ensure(bottom - top)
+        baseline = self.y - top
+        x = (self.width - (right - left)) / 2 - left
+        self.draw.text((x, baseline), number, font=f, fill=_BLACK, anchor="ls")
+        band = (self.y, self.y + bottom - top)
+        self.y = band[1]
+        return band
+
+    def qr(self, data: str, *, size: int) -> tuple[int, int]:
+        """Draw a QR code about ``size`` pixels wide, centred; return its band (top, bottom)."""
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+        code.add_data(data)
+        code.make(fit=True)
+        matrix = code.get_matrix()  # includes the 4-module quiet zone
+        box = max(2, size // len(matrix))
+        side = box * len(matrix)
+        self.ensure(side)
+        left = (self.width - side) // 2
+        top = self.y
+        for row, cells in enumerate(matrix):
+            for col, dark in enumerate(cells):
+                if dark:
+                    x, y = left + col * box, top + row * box
+                    self.draw.rectangle((x, y, x + box - 1, y + box - 1), fill=_BLACK)
+        self.y += side
+        return top, top + side
+
+    def finish(self) -> Image.Image:
+        """Crop below the last block and threshold to pure black and white (no dithering)."""
+        strip = self.image.crop((0, 0, self.width, self.y + self.margin))
+        return strip.convert("1", dither=Image.Dither.NONE)
+
+
+@dataclass(frozen=True)
+class TicketLayout:
+    """The rendered ticket and where its main parts are, for tests and previews."""
+
+    image: Image.Image
+    number_band: tuple[int, int]
+    qr_band: tuple[int, int]
+
+
+def layout_ticket(view: TicketView, width_px: int = WIDTH_80MM) -> TicketLayout:
+    """Draw the ticket and report the bands of the number and the QR code."""
+    if width_px < 200:
+        raise ValueError(f"paper too narrow for a ticket: {width_px} dots")
+    c = _Canvas(width_px)
+
+    def regular(size: float) -> ImageFont.FreeTypeFont:
+        return font(c.px(size))
+
+    def bold(size: float) -> ImageFont.FreeTypeFont:
+        return font(c.px(size), bold=True)
+
+    if view.reprint:
+        c.banner(REPRINT_LABEL, bold(26), inverted=True)
+        c.space(10 * c.scale)
+    c.split_text(view.hall_name, bold(22), separator=" - ")
+    c.rule()
+    c.text(view.service_name, bold(34))
+    c.text(view.service_name_en, regular(22))
+    c.space(12 * c.scale)
+    c.bilingual(NUMBER_LABEL, regular(20))
+    c.space(6 * c.scale)
+    number_band = c.number(view.display_number)
+    c.space(18 * c.scale)
+    if view.priority:
+        c.banner(f"{PRIORITY_LABEL}: {view.priority}", bold(26), inverted=False)
+        c.space(4 * c.scale)
+    c.rule()
+    label, value = regular(22), bold(24)
+    for text, answer in (
+        (TIME_LABEL, format_issued_at(view)),
+        (AHEAD_LABEL, str(view.ahead)),
+        (WAIT_LABEL, format_wait(view.estimated_wait_s)),
+    ):
+        c.bilingual(text, label, answer, value, align="left")
+        c.space(4 * c.scale)
+    c.rule()
+    qr_band = c.qr(view.status_url, size=round(width_px * 0.5))
+    c.bilingual(QR_CAPTION, regular(20))
+    c.rule()
+    c.bilingual(view.footer, bold(22))
+    return TicketLayout(image=c.finish(), number_band=number_band, qr_band=qr_band)
+
+
+def render_ticket_image(view: TicketView, width_px: int = WIDTH_80MM) -> Image.Image:
+    """Draw the ticket as a black-and-white (mode "1") image exactly ``width_px`` wide."""
+    return layout_ticket(view, width_px).image
+
+
+# --------------------------------------------------------------------------------------------
+# Writing to a printer
+
+
+def set_paper_width(p: Escpos, width_px: int) -> None:
+    """Give ``p`` its own copy of its profile with ``media.width.pixels`` set.
+
+    python-escpos only centres images (and checks their width) when the profile knows the paper
+    width; profiles are shared class data, so the copy keeps other printers unchanged.
+    """
+    data = copy.deepcopy(p.profile.profile_data)
+    data.setdefault("media", {}).setdefault("width", {})["pixels"] = width_px
+    p.profile.profile_data = data
+
+
+def _image_impl(p: Escpos) -> str:
+    """Pick the raster command the profile supports, GS v 0 first (python-escpos's default)."""
+    for impl in ("bitImageRaster", "graphics", "bitImageColumn"):
+        if p.profile.supports(impl):
+            return impl
+    return "bitImageRaster"
+
+
+def write_ticket(
+    p: Escpos,
+    view: TicketView,
+    *,
+    mode: str = IMAGE_MODE,
+    width_px: int = WIDTH_80MM,
+    qr_native: bool | None = None,
+) -> None:
+    """Write one ticket to ``p`` and cut the paper.
+
+    ``mode="image"`` (default) prints the rendered ticket as one raster image, so every
+    Vietnamese letter prints on any printer. ``mode="text"`` uses the printer's own fonts; see
+    :func:`write_text_ticket` for how Vietnamese is encoded. ``qr_native`` only applies to text
+    mode.
+    """
+    if mode == IMAGE_MODE:
+        write_image_ticket(p, render_ticket_image(view, width_px), width_px=width_px)
+    elif mode == TEXT_MODE:
+        write_text_ticket(p, view, width_px=width_px, qr_native=qr_native)
+    else:
+        raise ValueError(f"unknown print mode {mode!r}: use one of {', '.join(MODES)}")
+
+
+def write_image_ticket(p: Escpos, image: Image.Image, *, width_px: int) -> None:
+    """Reset the printer, print an already rendered ticket and cut."""
+    set_paper_width(p, width_px)
+    p.hw("INIT")
+    p.magic.encoding = None  # ESC @ resets the printer's code page too
+    p.image(image, center=True, impl=_image_impl(p))
+    p.cut()
+
+
+# --------------------------------------------------------------------------------------------
+# Text ticket
+
+_TCVN_PAGES = ("TCVN-3-1", "TCVN-3-2")  # TCVN 5712 VN3: small letters, capitals
+_CP1258 = "CP1258"
+# The five tones. CP1258 has the vowels with shape marks (â ê ô ơ ư ă) but most toned letters
+# only as base + combining tone, so Python's cp1258 codec rejects precomposed "ộ".
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+# escpos-printer-db lists U+00D0 (Icelandic eth) for TCVN-3's capital Đ; same glyph.
+_TCVN_ALIASES = {"Đ": "Ð"}
+_ASCII_FOLD = {"đ": "d", "Đ": "D"}
+_TYPOGRAPHY = {"—": "-", "–": "-", "\u00a0": " "}
+
+
+def fold_to_ascii(text: str) -> str:
+    """Strip Vietnamese diacritics: ``"Tư pháp - Hộ tịch"`` -> ``"Tu phap - Ho tich"``."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = "".join(_ASCII_FOLD.get(ch, ch) for ch in unicodedata.normalize("NFC", stripped))
+    return folded.encode("ascii", "replace").decode("ascii")
+
+
+def to_cp1258_form(char: str) -> str:
+    """Split the tone off a precomposed letter, as CP1258 spells it: ``ộ`` -> ``ô`` + U+0323."""
+    decomposed = unicodedata.normalize("NFD", char)
+    tones = "".join(ch for ch in decomposed if ch in _TONE_MARKS)
+    base = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONE_MARKS))
+    return base + tones
+
+
+class VietnameseTextWriter:
+    """Write Vietnamese text through the code pages the printer's profile declares.
+
+    Preference: TCVN-3 (precomposed, small letters and capitals on two pages, switched with
+    ESC t as needed), then CP1258 with tones as combining marks, then ASCII without diacritics.
+    Each run goes through python-escpos's own encoder (``p.magic.write_with_encoding``), which
+    emits the ESC t page switch and keeps track of the current page.
+    """
+
+    def __init__(self, p: Escpos) -> None:
+        self.p = p
+        pages = p.profile.get_code_pages()
+        self.tcvn = [name for name in _TCVN_PAGES if name in pages]
+        self.cp1258 = _CP1258 in pages
+        self.encoder = p.magic.encoder
+
+    @property
+    def has_vietnamese(self) -> bool:
+        return bool(self.tcvn or self.cp1258)
+
+    def _encodable(self, page: str, text: str) -> bool:
+        return all(self.encoder.can_encode(page, ch) for ch in text)
+
+    def _place(self, char: str, current: str | None) -> tuple[str | None, str]:
+        """Return (code page, text to write) for one character."""
+        if ord(char) < 128:
+            return current, char
+        for page in sorted(self.tcvn, key=lambda name: name != current):
+            for candidate in (char, _TCVN_ALIASES.get(char)):
+                if candidate and self._encodable(page, candidate):
+                    return page, candidate
+        if self.cp1258:
+            spelled = to_cp1258_form(char)
+            if self._encodable(_CP1258, spelled):
+                return _CP1258, spelled
+        return current, fold_to_ascii(char)
+
+    def runs(self, text: str) -> list[tuple[str | None, str]]:
+        """Split text into (code page, text) runs; ``None`` means "any page" (ASCII only)."""
+        text = "".join(_TYPOGRAPHY.get(ch, ch) for ch in nfc(text))
+        runs: list[tuple[str | None, str]] = []
+        current = self.p.magic.encoding
+        for char in text:
+            page, spelled = self._place(char, current)
+            if runs and runs[-1][0] == page:
+                runs[-1] = (page, runs[-1][1] + spelled)
+            else:
+                runs.append((page, spelled))
+            current = page
+        return runs
+
+    def write(self, text: str) -> None:
+        if not self.has_vietnamese:
+            self.p.text(fold_to_ascii(text))
+            return
+        for page, run in self.runs(text):
+            page = page or self.p.magic.encoding or (self.tcvn or [_CP1258])[0]
+            self.p.magic.write_with_encoding(page, run)
+
+    def line(self, text: str = "") -> None:
+        self.write(text + "\n")
+
+
+def write_text_ticket(
+    p: Escpos, view: TicketView, *, width_px: int = WIDTH_80MM, qr_native: bool | None = None
+) -> None:
+    """Print the ticket with the printer's fonts, then cut.
+
+    Vietnamese goes through :class:`VietnameseTextWriter`: with a TCVN-3 or CP1258 page in the
+    profile every letter keeps its marks; on a profile with neither, text mode strips the
+    diacritics ("Tu phap - Ho tich"), which is why image mode is the default. The number is
+    printed at up to 8x width and height (GS !), the QR natively (GS ( k) when the profile
+    supports it, otherwise as an image.
+    """
+    set_paper_width(p, width_px)
+    columns = max(16, width_px // 12)  # font A is 12 dots wide
+    native = bool(p.profile.supports("qrCode")) if qr_native is None else qr_native
+    out = VietnameseTextWriter(p)
+
+    def wrapped(text: str, *, split: str | None = None) -> None:
+        text = nfc(text)
+        parts = [text]
+        if split and split in text and len(text) > columns:
+            # "Vietnamese / English" breaks after the slash, "Commune - Centre" at the dash
+            head, _, tail = text.partition(split)
+            parts = [f"{head} /" if split.strip() == "/" else head, tail]
+        for part in parts:
+            for line in textwrap.wrap(part, columns) or [""]:
+                out.line(line)
+
+    def keep(value: str) -> str:
+        return value.replace(" ", "\u00a0")  # textwrap does not break at no-break spaces
+
+    p.hw("INIT")
+    p.magic.encoding = None  # ESC @ resets the printer's code page too
+    p.set(align="center")
+    if view.reprint:
+        p.set(bold=True, invert=True)
+        wrapped(f" {REPRINT_LABEL} ")
+        p.set(bold=False, invert=False)
+        out.line()
+    wrapped(view.hall_name, split=" - ")
+    out.line("-" * columns)
+    p.set(bold=True, double_height=True)
+    wrapped(view.service_name)
+    p.set(bold=False, normal_textsize=True)
+    wrapped(view.service_name_en)
+    out.line()
+    wrapped(NUMBER_LABEL, split=" / ")
+    number = nfc(view.display_number)
+    scale = max(2, min(8, (columns - 2) // max(1, len(number))))
+    p.set(bold=True, custom_size=True, width=scale, height=scale)
+    out.line(number)
+    p.set(bold=False, custom_size=True, width=1, height=1)
+    if view.priority:
+        p.set(bold=True, double_height=True)
+        wrapped(f"{PRIORITY_LABEL}: {view.priority}")
+        p.set(bold=False, normal_textsize=True)
+    out.line("-" * columns)
+    p.set(align="left")
+    wrapped(f"{TIME_LABEL} {keep(format_issued_at(view))}", split=" / ")
+    wrapped(f"{AHEAD_LABEL} {view.ahead}", split=" / ")
+    wrapped(f"{WAIT_LABEL} {keep(format_wait(view.estimated_wait_s))}", split=" / ")
+    p.set(align="center")
+    module = 6 if width_px >= WIDTH_80MM else 4
+    if native:
+        p.qr(view.status_url, ec=QR_ECLEVEL_M, size=module, native=True)
+    else:
+        p.qr(view.status_url, ec=QR_ECLEVEL_M, size=module, native=False, center=True)
+    wrapped(QR_CAPTION, split=" / ")
+    out.line("-" * columns)
+    wrapped(view.footer, split=" / ")
+    p.cut()

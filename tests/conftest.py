@@ -412,3 +412,30 @@ def page_factory(browser: Any) -> Iterator[Callable[..., Any]]:
     yield make
     for ctx in contexts:
         ctx.close()
+
+
+@pytest.fixture
+def server_env_factory() -> Callable[..., dict[str, str]]:
+    """server_env_factory(instance_dir, **LAYSO_vars) → the environment of a real server."""
+    return server_env
+
+
+@pytest.fixture
+def cli() -> Callable[..., str]:
+    """cli(env, *args, stdin=None) → stdout of `python -m layso ...` (fails on a non-zero exit)."""
+    return layso_cli
+
+
+@pytest.fixture
+def servers() -> Iterator[Callable[..., Server]]:
+    """servers(env, log, port=None) → a started real server, stopped after the test."""
+    started: list[Server] = []
+
+    def start(env: dict[str, str], log: Path, port: int | None = None) -> Server:
+        server = start_server(env, log, port)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

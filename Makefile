@@ -1,0 +1,26 @@
+# Layso — the two commands of the README, and their set-up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/layso: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+## set up, then run the demo hall (SQLite, preview printer) on http://127.0.0.1:5000
+demo: $(BIN)/layso
+	$(BIN)/layso demo
+
+## set up, then run every test
+test: $(BIN)/layso
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/layso
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) instance artifacts .pytest_cache

@@ -1,0 +1,202 @@
+"""The `layso` command as a technician uses it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+
+def run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "layso", *args],
+        env=env,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path, server_env_factory: Any) -> dict[str, str]:
+    return server_env_factory(tmp_path / "instance")  # type: ignore[no-any-return]
+
+
+def test_seed_demo_json_has_the_contract_shape(env: dict[str, str]) -> None:
+    out = run(env, "seed-demo", "--json")
+
+    data = json.loads(out.stdout)
+    assert out.returncode == 0
+    assert data["hall"] == "demo"
+    codes = {s["code"] for s in data["services"]}
+    assert len(codes) >= 5 and {"TP", "CT", "DD", "LD", "KD"} <= codes
+    assert len(data["counters"]) >= 4
+    for c in data["counters"]:
+        assert {
+            "number",
+            "services",
+            "clerk",
+            "password",
+            "token",
+            "rating_pad",
+            "counter_display",
+        } <= set(c)
+    assert any(len(c["services"]) > 1 for c in data["counters"])
+    served_by = [s for s in codes if sum(s in c["services"] for c in data["counters"]) >= 2]
+    assert served_by, "at least one area is served by two counters"
+    assert {"username", "password", "token"} <= set(data["manager"])
+    assert {"kiosk", "display", "print-agent"} <= set(data["devices"])
+    assert json.loads(run(env, "seed-demo", "--json").stdout) == data  # idempotent
+
+
+def test_user_device_and_token_commands_give_working_credentials(
+    env: dict[str, str], servers: Any, tmp_path: Path
+) -> None:
+    run(env, "seed-demo", "--json")
+    assert (
+        run(
+            env,
+            "user",
+            "add",
+            "lan.nguyen",
+            "--role",
+            "clerk",
+            "--hall",
+            "demo",
+            stdin="mat-khau-dai\n",
+        ).returncode
+        == 0
+    )
+    token = run(env, "token", "create", "--user", "lan.nguyen").stdout.strip()
+    device = run(
+        env,
+        "device",
+        "add",
+        "--hall",
+        "demo",
+        "--kind",
+        "rating-pad",
+        "--name",
+        "Bảng đánh giá quầy 2",
+        "--counter",
+        "2",
+    ).stdout.strip()
+    server = servers(env, tmp_path / "server.log")
+
+    me = requests.get(
+        f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()
+    pad = requests.get(
+        f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {device}"}, timeout=10
+    ).json()
+
+    assert (me["name"], me["role"], me["hall"]) == ("lan.nguyen", "clerk", "demo")
+    assert (pad["role"], pad["counter"]) == ("rating-pad", 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (("user", "add", "x", "--role", "clerk", "--hall", "demo"), "mat-khau-dai\n", "username"),
+        (("user", "add", "bao", "--role", "clerk", "--hall", "demo"), "short\n", "password"),
+        (("user", "add", "bao", "--role", "clerk", "--hall", "nowhere"), "mat-khau-dai\n", "hall"),
+        (("user", "add", "clerk1", "--role", "clerk", "--hall", "demo"), "mat-khau-dai\n", "taken"),
+        (
+            ("device", "add", "--hall", "demo", "--kind", "rating-pad", "--name", "Pad"),
+            "",
+            "counter",
+        ),
+        (
+            (
+                "device",
+                "add",
+                "--hall",
+                "demo",
+                "--kind",
+                "display",
+                "--name",
+                "D",
+                "--counter",
+                "99",
+            ),
+            "",
+            "counter 99",
+        ),
+        (("token", "create", "--user", "nobody"), "", "nobody"),
+    ],
+)
+def test_bad_cli_input_is_refused_clearly(
+    env: dict[str, str], args: tuple[str, ...], stdin: str, message: str
+) -> None:
+    run(env, "seed-demo", "--json")
+
+    out = run(env, *args, stdin=stdin)
+
+    assert out.returncode == 1
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        ("LAYSO_ASYNC_MODE", "tornado", "LAYSO_ASYNC_MODE"),
+        ("LAYSO_DATABASE_URL", "mysql://x@y/z", "LAYSO_DATABASE_URL"),
+        ("LAYSO_DATABASE_URL", "no-scheme", "LAYSO_DATABASE_URL"),
+        ("LAYSO_PRINTER", "lpt:1", "LAYSO_PRINTER"),
+        ("LAYSO_TIMEZONE", "Mars/Olympus", "LAYSO_TIMEZONE"),
+        ("LAYSO_REDIS_URL", "http://x", "LAYSO_REDIS_URL"),
+        ("LAYSO_ISSUE_RATE", "many", "LAYSO_ISSUE_RATE"),
+    ],
+)
+def test_bad_configuration_stops_at_start_with_a_clear_message(
+    env: dict[str, str], var: str, value: str, message: str
+) -> None:
+    out = run(dict(env, **{var: value}), "db", "upgrade")
+
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_backup_while_the_server_runs_is_consistent_and_restorable(
+    env: dict[str, str], servers: Any, tmp_path: Path, server_env_factory: Any
+) -> None:
+    demo = json.loads(run(env, "seed-demo", "--json").stdout)
+    server = servers(env, tmp_path / "server.log")
+    kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
+    for _ in range(5):
+        requests.post(
+            f"{server.url}/api/v1/halls/demo/tickets",
+            json={"service": "CT"},
+            headers=kiosk,
+            timeout=10,
+        )
+    target = tmp_path / "backup" / "layso.sqlite3"
+
+    out = run(env, "backup", str(target))
+
+    assert out.returncode == 0, out.stderr
+    con = sqlite3.connect(target)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert con.execute("SELECT count(*) FROM ticket").fetchone() == (5,)
+    con.close()
+    restored_env = server_env_factory(
+        tmp_path / "restored", LAYSO_DATABASE_URL=f"sqlite:///{target}"
+    )
+    restored = servers(restored_env, tmp_path / "restored.log")
+    r = requests.post(
+        f"{restored.url}/api/v1/halls/demo/tickets",
+        json={"service": "CT"},
+        headers=kiosk,
+        timeout=10,
+    )
+    assert r.json()["display_number"] == "2006"  # the restored copy carries on the day's numbers
+    assert run(env, "backup", str(target)).returncode == 1  # never overwrites

@@ -17,7 +17,8 @@ def _patch(mode: str) -> None:
     if mode == "eventlet":
         import warnings
 
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
+        # eventlet warns on import that it is in maintenance mode; LAYSO_ASYNC_MODE=gevent leaves it
+        warnings.filterwarnings("ignore", message=".*[Ee]ventlet.*", category=DeprecationWarning)
         import eventlet
 
         eventlet.monkey_patch()

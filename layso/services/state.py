@@ -45,6 +45,8 @@ def hall_info(hall: Hall) -> dict[str, Any]:
         "voice_template": hall.voice_template,
         "voice_lang": hall.voice_lang,
         "rating_scale": hall.rating_scale,
+        "rating_labels": hall.rating_labels,  # null: the pad's default labels for the scale
+        "rating_reasons": hall.rating_reasons,  # null: the pad's default reason chips
         "rating_on": hall.rating_on,
         "satisfaction_target": hall.satisfaction_target,
         "hours": hall.hours,

@@ -1,0 +1,126 @@
+"""The counter and rating pages, and a clerk's own figures of today."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from counter.figures import satisfied_min
+
+
+def test_counter_page_sends_a_stranger_to_sign_in(client: Any, demo: Any) -> None:
+    r = client.get("/counter")
+
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/login?next=/counter"
+
+
+def test_counter_page_after_sign_in(client: Any, signed_in: Any) -> None:
+    signed_in("clerk1")
+
+    r = client.get("/counter")
+
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Gọi số tiếp" in html and "Hoàn thành" in html and "Vắng mặt" in html
+    assert "<script>" not in html  # CSP: scripts come from files only
+    assert "/counter/static/counter/counter.js" in html
+
+
+def test_a_device_token_does_not_open_the_counter_page(client: Any, tokens: Any) -> None:
+    r = client.get("/counter", headers={"Authorization": f"Bearer {tokens('pad1')}"})
+
+    assert r.status_code == 302
+
+
+def test_rating_page_is_served_to_the_pad(client: Any) -> None:
+    r = client.get("/rating")
+
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert "Cảm ơn quý khách!" in html and "/counter/static/counter/rating.js" in html
+    assert "<script>" not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["counter/counter.js", "counter/counter.css", "counter/rating.js", "counter/rating.css"]
+)
+def test_static_files_are_served(client: Any, path: str) -> None:
+    r = client.get(f"/counter/static/{path}")
+
+    assert r.status_code == 200 and len(r.data) > 1000
+
+
+@pytest.mark.parametrize(("scale", "lowest"), [(3, 3), (4, 3), (5, 4)])
+def test_satisfied_means_the_hai_long_levels(scale: int, lowest: int) -> None:
+    assert satisfied_min(scale) == lowest
+
+
+def test_my_figures_today(desk: Any, api: Any, tokens: Any, clock: Any) -> None:
+    desk.issue("TP")
+    desk.ok(1, "next")
+    desk.ok(1, "start")
+    clock.advance(120)
+    first = desk.ok(1, "finish")["ticket"]
+    desk.issue("TP")
+    desk.ok(1, "next")
+    desk.ok(1, "start")
+    clock.advance(240)
+    second = desk.ok(1, "finish")["ticket"]
+    desk.issue("TP")
+    desk.ok(1, "next")
+    desk.ok(1, "no-show")
+    desk.serve(2)  # another clerk's visit counts for them, not here
+    desk.rate(first["id"], 4)
+    desk.rate(second["id"], 2)
+
+    status, body = api.get("me/today", tokens("clerk1"))
+
+    assert status == 200
+    assert body["today"] == {
+        "business_date": "2026-11-21",
+        "served": 2,
+        "no_show": 1,
+        "mean_service_s": 180,
+        "ratings": 2,
+        "satisfied": 1,
+        "satisfaction_rate": 0.5,
+        "satisfaction_target": 0.95,
+    }
+    _, theirs = api.get("me/today", tokens("clerk2"))
+    assert theirs["today"]["served"] == 1 and theirs["today"]["ratings"] == 0
+
+
+def test_my_figures_start_empty_each_day(desk: Any, api: Any, tokens: Any, clock: Any) -> None:
+    desk.rate(desk.serve(1)["id"], 4)
+    clock.advance(24 * 3600)
+
+    _, body = api.get("me/today", tokens("clerk1"))
+
+    assert body["today"]["served"] == 0
+    assert body["today"]["mean_service_s"] is None
+    assert body["today"]["satisfaction_rate"] is None
+
+
+def test_my_figures_by_session(client: Any, signed_in: Any) -> None:
+    signed_in("clerk1")
+
+    r = client.get("/api/v1/halls/demo/me/today")
+
+    assert r.status_code == 200 and r.get_json()["today"]["served"] == 0
+
+
+@pytest.mark.parametrize(("who", "status"), [(None, 401), ("pad1", 403), ("kiosk", 403)])
+def test_my_figures_are_for_users_only(api: Any, tokens: Any, who: Any, status: int) -> None:
+    got, body = api.get("me/today", tokens(who) if who else None)
+
+    assert got == status, body
+
+
+def test_my_figures_of_another_hall_are_refused(api: Any, other_hall: Any) -> None:
+    token = other_hall["counters"][0]["token"]
+
+    status, _ = api.get("me/today", token)
+
+    assert status == 403

@@ -439,3 +439,9 @@ def servers() -> Iterator[Callable[..., Server]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def needs() -> Callable[[bool, str], None]:
+    """needs(ok, reason): the `need` helper as a fixture (conftest modules share one name)."""
+    return need

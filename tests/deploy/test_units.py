@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,10 +47,8 @@ def test_the_four_units_exist() -> None:
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
-def test_units_pass_systemd_analyze_verify(unit: Path, tmp_path: Path) -> None:
-    from conftest import need
-
-    need(shutil.which("systemd-analyze") is not None, "systemd-analyze is not installed")
+def test_units_pass_systemd_analyze_verify(unit: Path, tmp_path: Path, needs: Any) -> None:
+    needs(shutil.which("systemd-analyze") is not None, "systemd-analyze is not installed")
     local = localize(unit, tmp_path)
 
     out = subprocess.run(
@@ -91,13 +90,11 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     )
 
 
-def test_nginx_configuration_is_valid(tmp_path: Path) -> None:
-    from conftest import need
-
+def test_nginx_configuration_is_valid(tmp_path: Path, needs: Any) -> None:
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
-    need(nginx is not None, "nginx is not installed (apt-get install nginx-light)")
+    needs(nginx is not None, "nginx is not installed (apt-get install nginx-light)")
     conf = tmp_path / "nginx.conf"
     conf.write_text(
         "pid {}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n"

@@ -30,6 +30,16 @@ ISSUERS = (DeviceKind.KIOSK.value, *STAFF)
 MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
 
 
+@bp.before_request
+def authenticate_first() -> None:
+    """Who is asking comes before what is asked: a bad token is 401 whatever the body."""
+    from layso.web import db, load_principal
+
+    with db().read() as s:
+        if load_principal(s) is None:
+            raise errors.Unauthorized()
+
+
 def status_url(code: str) -> str:
     base = current_app.config["LAYSO_PUBLIC_URL"] or request.host_url
     return f"{base.rstrip('/')}/t/{code}"

@@ -1,0 +1,117 @@
+/* Helpers shared by the manager pages: DOM building, formats, labels. */
+(function () {
+  "use strict";
+  const main = document.getElementById("main");
+
+  /* el("td", {class: "num", text: "12"}, child, ...) */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v === true) node.setAttribute(k, "");
+      else node.setAttribute(k, v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c.nodeType ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  /* 754 → "12:34"; 3700 → "1:01:40"; null → "—" */
+  function dur(s) {
+    if (s === null || s === undefined) return "—";
+    s = Math.round(s);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
+  /* 754 → "12,6 phút"; 40 → "40 giây" */
+  function minutes(s) {
+    if (s === null || s === undefined) return "—";
+    if (s < 60) return `${Math.round(s)} giây`;
+    return `${num(s / 60, 1)} phút`;
+  }
+
+  /* 196200 → "54,5 giờ" */
+  function hours(s) {
+    if (s === null || s === undefined) return "—";
+    return `${num(s / 3600, 1)} giờ`;
+  }
+
+  /* 12.345 → "12,3" (Vietnamese decimal comma) */
+  function num(x, digits) {
+    if (x === null || x === undefined) return "—";
+    return Number(x).toLocaleString("vi-VN", {maximumFractionDigits: digits || 0,
+                                              minimumFractionDigits: 0});
+  }
+
+  function pct(x) {
+    if (x === null || x === undefined) return "—";
+    return `${num(x * 100, 1)} %`;
+  }
+
+  /* "2026-11-21T08:05:30+07:00" → "08:05:30" (the hall's local time as sent) */
+  function clock(iso) { return iso ? iso.slice(11, 19) : ""; }
+
+  /* "2026-11-21" → "21/11/2026" */
+  function day(iso) { return iso ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : ""; }
+
+  const STATES = {
+    waiting: ["Đang chờ", "Waiting"],
+    called: ["Đang gọi", "Called"],
+    serving: ["Đang phục vụ", "Serving"],
+    held: ["Tạm giữ", "On hold"],
+    done: ["Đã xong", "Done"],
+    no_show: ["Vắng mặt", "No-show"],
+    cancelled: ["Đã hủy", "Cancelled"],
+  };
+  const COUNTER_STATES = {
+    open: ["Đang mở", "Open"], paused: ["Tạm dừng", "Paused"], closed: ["Đóng", "Closed"],
+  };
+  const PRINTER_STATES = {
+    ok: ["Bình thường", "OK"], paper_low: ["Sắp hết giấy", "Paper low"],
+    paper_out: ["Hết giấy", "Paper out"], offline: ["Mất kết nối", "Offline"],
+    error: ["Lỗi", "Error"],
+  };
+  const POLICIES = {
+    strict: ["Ưu tiên tuyệt đối", "Strict: priority always first"],
+    interleaved: ["Xen kẽ", "Interleaved"],
+    weighted: ["Theo thời gian chờ có trọng số", "Weighted by waiting time"],
+  };
+
+  function badge(map, key) {
+    const label = (map[key] || [key || "—"])[0];
+    return el("span", {class: `badge b-${key || "none"}`, title: (map[key] || [])[1] || ""}, label);
+  }
+
+  function message(node, text, ok) {
+    node.textContent = text || "";
+    node.className = "msg " + (ok ? "ok" : "err");
+  }
+
+  function errorText(r) {
+    return (r.error && r.error.message) || `Lỗi ${r.status}`;
+  }
+
+  function query(form) {
+    const q = new URLSearchParams();
+    for (const [k, v] of new FormData(form).entries()) if (v !== "") q.set(k, v);
+    return q;
+  }
+
+  window.Mgr = {
+    hall: main ? main.dataset.hall : null,
+    role: main ? main.dataset.role : null,
+    today: main ? main.dataset.today : null,
+    me: main ? main.dataset.user : null,
+    el, dur, minutes, hours, num, pct, clock, day, pad, badge, message, errorText, query,
+    STATES, COUNTER_STATES, PRINTER_STATES, POLICIES,
+  };
+})();

@@ -1,0 +1,285 @@
+"""The manager pages: server-rendered shells (the JS in static/manager/ fills them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from layso import errors
+from layso.models import AuditEntry, Counter, Device, Hall, Role, Service, Suggestion, User
+from layso.services.common import tz
+from layso.web import db, load_principal, now
+from manager import bp
+
+MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
+PER_PAGE = 50
+
+ACTIONS = {
+    "sign_in": ("Đăng nhập", "Signed in"),
+    "sign_in_failed": ("Đăng nhập sai", "Failed sign-in"),
+    "config.hall": ("Sửa thông tin đơn vị", "Hall settings changed"),
+    "config.service.add": ("Thêm lĩnh vực", "Area added"),
+    "config.service.edit": ("Sửa lĩnh vực", "Area changed"),
+    "config.counter.add": ("Thêm quầy", "Counter added"),
+    "config.counter.edit": ("Sửa quầy", "Counter changed"),
+    "config.user.add": ("Thêm tài khoản", "User added"),
+    "config.user.edit": ("Sửa tài khoản", "User changed"),
+    "config.user.password": ("Đặt lại mật khẩu", "Password reset"),
+    "config.device.token": ("Cấp mã thiết bị", "Device token issued"),
+    "config.device.revoke": ("Thu hồi thiết bị", "Device revoked"),
+    "config.notice.add": ("Thêm thông báo", "Notice added"),
+    "config.notice.edit": ("Sửa thông báo", "Notice changed"),
+    "config.notice.delete": ("Xóa thông báo", "Notice deleted"),
+}
+
+
+@dataclass(frozen=True)
+class PageUser:
+    username: str
+    full_name: str
+    role: str
+    hall: str
+    hall_name: str
+    today: str  # the hall's local date
+
+
+def _signed_in_manager(s: Session) -> PageUser:
+    principal = load_principal(s)
+    if principal is None or principal.kind != "user":
+        raise _SignIn()
+    if principal.role not in MANAGERS:
+        raise errors.Forbidden(
+            vi="Trang này dành cho lãnh đạo và quản trị viên.",
+            en="This page is for managers and admins.",
+        )
+    user = s.get(User, principal.id)
+    assert user is not None
+    hall = None
+    if user.hall_id is not None:
+        hall = s.get(Hall, user.hall_id)
+    else:  # an admin of the whole server picks a hall with ?hall=
+        slug = request.args.get("hall")
+        stmt = sa.select(Hall).order_by(Hall.id)
+        if slug:
+            stmt = stmt.where(Hall.slug == slug)
+        hall = s.scalars(stmt).first()
+    if hall is None:
+        raise errors.UnknownHall(hall=request.args.get("hall") or "?")
+    today = now().astimezone(tz(hall)).date().isoformat()
+    return PageUser(user.username, user.full_name, user.role.value, hall.slug, hall.name, today)
+
+
+class _SignIn(Exception):
+    """Not signed in: the page sends the browser to /login and back."""
+
+
+def manager_page(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Only a signed-in manager or admin; others get 403, strangers go to /login?next=..."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        with db().read() as s:
+            try:
+                g.manager = _signed_in_manager(s)
+            except _SignIn:
+                target = request.full_path if request.query_string else request.path
+                return redirect(url_for("pages.login", next=target))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _page(template: str, active: str, **ctx: Any) -> ResponseReturnValue:
+    return render_template(template, me=g.manager, active=active, **ctx)
+
+
+def _choices(s: Session, hall: Hall) -> dict[str, Any]:
+    services = s.scalars(
+        sa.select(Service).where(Service.hall_id == hall.id).order_by(Service.position, Service.id)
+    )
+    counters = s.scalars(
+        sa.select(Counter).where(Counter.hall_id == hall.id).order_by(Counter.number)
+    )
+    clerks = s.scalars(
+        sa.select(User)
+        .where(User.hall_id == hall.id, User.role == Role.CLERK)
+        .order_by(User.username)
+    )
+    return {
+        "services": [(x.code, x.name) for x in services],
+        "counters": [(x.number, x.name) for x in counters],
+        "clerks": [(x.username, x.full_name) for x in clerks],
+    }
+
+
+def _hall(s: Session) -> Hall:
+    hall = s.scalars(sa.select(Hall).where(Hall.slug == g.manager.hall)).one()
+    return hall
+
+
+@bp.get("")
+@bp.get("/")
+@manager_page
+def board() -> ResponseReturnValue:
+    return _page("manager/board.html", "board")
+
+
+@bp.get("/log")
+@manager_page
+def log() -> ResponseReturnValue:
+    with db().read() as s:
+        choices = _choices(s, _hall(s))
+    return _page("manager/log.html", "log", **choices)
+
+
+@bp.get("/reports")
+@manager_page
+def reports_page() -> ResponseReturnValue:
+    return _page("manager/reports.html", "reports")
+
+
+@bp.get("/config")
+@manager_page
+def config() -> ResponseReturnValue:
+    return _page("manager/config.html", "config")
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+
+
+def _local(hall: Hall, at: datetime | None) -> str:
+    return at.astimezone(tz(hall)).strftime("%d/%m/%Y %H:%M:%S") if at else ""
+
+
+@bp.get("/suggestions")
+@manager_page
+def suggestions() -> ResponseReturnValue:
+    page = _page_number()
+    with db().read() as s:
+        hall = _hall(s)
+        total = s.scalar(
+            sa.select(sa.func.count()).select_from(Suggestion).where(Suggestion.hall_id == hall.id)
+        )
+        rows = s.execute(
+            sa.select(Suggestion, Device.name)
+            .outerjoin(Device, Device.id == Suggestion.device_id)
+            .where(Suggestion.hall_id == hall.id)
+            .order_by(Suggestion.at.desc(), Suggestion.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        ).all()
+        items = [
+            {
+                "at": _local(hall, sg.at),
+                "text": sg.text,
+                "contact": sg.contact,
+                "device": device_name,
+            }
+            for sg, device_name in rows
+        ]
+    return _page(
+        "manager/suggestions.html",
+        "suggestions",
+        items=items,
+        page=page,
+        pages=max(1, -(-(total or 0) // PER_PAGE)),
+        total=total or 0,
+    )
+
+
+def _detail_text(action: str, detail: dict[str, Any]) -> str:
+    """A short human line for an audit entry's detail."""
+    parts = []
+    for key, value in detail.items():
+        if key == "changes" and isinstance(value, dict):
+            for field, change in value.items():
+                if isinstance(change, list) and len(change) == 2:
+                    parts.append(f"{field}: {_short(change[0])} → {_short(change[1])}")
+                else:
+                    parts.append(f"{field}: {_short(change)}")
+        else:
+            parts.append(f"{key}: {_short(value)}")
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = "—" if value is None or value == "" else str(value)
+    return text if len(text) <= 120 else text[:117] + "…"
+
+
+AUDIT_KINDS = {
+    "": None,
+    "sign_in": ("sign_in", "sign_in_failed"),
+    "config": tuple(k for k in ACTIONS if k.startswith("config.")),
+}
+
+
+@bp.get("/audit")
+@manager_page
+def audit() -> ResponseReturnValue:
+    page = _page_number()
+    kind = request.args.get("kind", "")
+    kind = kind if kind in AUDIT_KINDS else ""
+    with db().read() as s:
+        hall = _hall(s)
+        hall_users = dict(
+            s.execute(sa.select(User.id, User.username).where(User.hall_id == hall.id)).all()
+        )
+        names = list(hall_users.values())
+        # sign-ins are written without a hall: they belong here when the user is the hall's
+        cond = sa.or_(
+            AuditEntry.hall_id == hall.id,
+            sa.and_(AuditEntry.hall_id.is_(None), AuditEntry.user_id.in_(list(hall_users))),
+            sa.and_(
+                AuditEntry.hall_id.is_(None),
+                AuditEntry.user_id.is_(None),
+                AuditEntry.detail["username"].as_string().in_(names),
+            ),
+        )
+        stmt = sa.select(AuditEntry).where(cond)
+        actions = AUDIT_KINDS[kind]
+        if actions:
+            stmt = stmt.where(AuditEntry.action.in_(actions))
+        total = s.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+        entries = s.scalars(
+            stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        ).all()
+        users = dict(
+            s.execute(
+                sa.select(User.id, User.username).where(
+                    User.id.in_([e.user_id for e in entries if e.user_id])
+                )
+            ).all()
+        )
+        items = [
+            {
+                "at": _local(hall, e.at),
+                "user": users.get(e.user_id) if e.user_id else (e.detail or {}).get("username"),
+                "action": ACTIONS.get(e.action, (e.action, e.action)),
+                "code": e.action,
+                "failed": e.action == "sign_in_failed",
+                "detail": _detail_text(e.action, e.detail or {}),
+            }
+            for e in entries
+        ]
+    return _page(
+        "manager/audit.html",
+        "audit",
+        items=items,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        total=total,
+        kind=kind,
+    )

@@ -13,11 +13,12 @@ from layso.services.common import business_date
 
 
 def satisfied_min(scale: int) -> int:
-    """The lowest score that counts as satisfied: the "hài lòng" levels of the scale.
+    """The lowest score that counts as satisfied: the top two levels of the scale.
 
-    3 levels: only Hài lòng; 4 levels: Rất hài lòng and Hài lòng; 5 levels: the top two.
+    The same definition as the manager's reports (the product's "share rating in the top two
+    levels"): 4 levels → Rất hài lòng and Hài lòng.
     """
-    return scale if scale <= 3 else scale - 1
+    return scale - 1
 
 
 def clerk_today(session: Session, hall: Hall, user_id: int, now: datetime) -> dict[str, Any]:

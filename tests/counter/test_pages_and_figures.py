@@ -52,8 +52,8 @@ def test_static_files_are_served(client: Any, path: str) -> None:
     assert r.status_code == 200 and len(r.data) > 1000
 
 
-@pytest.mark.parametrize(("scale", "lowest"), [(3, 3), (4, 3), (5, 4)])
-def test_satisfied_means_the_hai_long_levels(scale: int, lowest: int) -> None:
+@pytest.mark.parametrize(("scale", "lowest"), [(3, 2), (4, 3), (5, 4)])
+def test_satisfied_means_the_top_two_levels(scale: int, lowest: int) -> None:
     assert satisfied_min(scale) == lowest
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from layso import errors, hub, web
@@ -110,6 +110,19 @@ def _register_errors(app: Flask) -> None:
     def integrity(e: IntegrityError) -> ResponseReturnValue:
         logger.warning("refused a change that conflicts with stored data: %s", e.orig)
         return layso_error(errors.Conflict())
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_down(e: Exception) -> ResponseReturnValue:
+        logger.error("database unavailable on %s %s: %s", request.method, request.path, e)
+        err = errors.LaysoError(
+            vi="Hệ thống tạm thời gián đoạn, vui lòng thử lại sau ít giây.",
+            en="The service is briefly unavailable; try again in a moment.",
+        )
+        err.status, err.code = 503, "unavailable"
+        resp = app.make_response(layso_error(err))
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception) -> ResponseReturnValue:

@@ -65,8 +65,12 @@
     return r.ok ? r.body : null;
   }
 
+  const HEAL_EVERY_MS = 60000;
+  const HEAL_WINDOW = 500;
+
   function connect(opts) {
     let lastSeq = null;
+    let baseSeq = 0; /* the snapshot's seq: everything up to it is in the snapshot */
     const seen = new Set();
     const remember = (seq) => {
       seen.add(seq);
@@ -89,8 +93,33 @@
     socket.on("snapshot", (state) => {
       seen.clear();
       lastSeq = state.seq;
+      baseSeq = state.seq;
       opts.onSnapshot(state);
     });
+    /* Heal: live events can be lost without a disconnect (another worker's events while the
+     * shared message queue is down) or arrive out of order. Now and then compare with the log:
+     * missing newer events are applied in order; a missing older one means the screen may be
+     * stale, so it takes a fresh snapshot. */
+    async function heal() {
+      if (lastSeq === null || !socket.connected) return;
+      const from = Math.max(baseSeq, lastSeq - HEAL_WINDOW);
+      const r = await api("GET", `/halls/${encodeURIComponent(opts.hall)}/events?after=${from}`);
+      if (!r.ok || !r.body || !Array.isArray(r.body.events)) return;
+      const missing = r.body.events.filter((e) => e.seq > baseSeq && !seen.has(e.seq));
+      if (missing.some((e) => e.seq <= lastSeq)) {
+        resync();
+        return;
+      }
+      for (const e of missing) {
+        const name = e.name;
+        const body = Object.assign({}, e);
+        delete body.name;
+        remember(body.seq);
+        opts.onEvent(name, body);
+      }
+    }
+    function resync() { lastSeq = null; socket.disconnect().connect(); }
+    const healTimer = setInterval(heal, HEAL_EVERY_MS + Math.floor(Math.random() * 5000));
     socket.onAny((name, body) => {
       if (name === "snapshot" || !body || typeof body.seq !== "number") return;
       if (seen.has(body.seq)) return;
@@ -100,9 +129,10 @@
     return {
       socket,
       get seq() { return lastSeq; },
-      close() { socket.close(); },
+      close() { clearInterval(healTimer); socket.close(); },
       /* ask for a fresh snapshot (e.g. after the page was hidden for long) */
-      resync() { lastSeq = null; socket.disconnect().connect(); },
+      resync,
+      heal,
     };
   }
 

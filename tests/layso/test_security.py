@@ -161,3 +161,23 @@ def test_a_disabled_user_loses_api_and_session_access(
 
     assert api.get("state", tokens("clerk3"))[0] == 401
     assert client.get("/api/v1/halls/demo/state").status_code == 401
+
+
+def test_a_database_outage_answers_503_with_retry_after(
+    api: Any, tokens: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from layso.services import state
+
+    def down(*a: Any, **k: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(state, "hall_state", down)
+
+    r = api.client.get(
+        "/api/v1/halls/demo/state", headers={"Authorization": f"Bearer {tokens('display')}"}
+    )
+
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert r.get_json()["error"]["code"] == "unavailable"

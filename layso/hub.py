@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app, request
 from flask import session as cookie
 from flask_socketio import SocketIO, emit, join_room
+from socketio import RedisManager
 from sqlalchemy.orm import Session
 
 from layso.db import Database, PendingEvent
@@ -119,14 +121,78 @@ def connect(auth: Any = None) -> bool:
             replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1)
             if len(replay) > REPLAY_LIMIT:
                 replay = None
+        # to this one client, which is connected to this process: not through the message
+        # queue, which would carry every screen's snapshot to every other server process
         if replay is None:
-            emit("snapshot", hall_state(s, hall, now()))
+            emit("snapshot", hall_state(s, hall, now()), ignore_queue=True)
         else:
             for item in replay:
                 body = dict(item)
-                emit(body.pop("name"), body)
+                emit(body.pop("name"), body, ignore_queue=True)
     logger.debug("hub: %s %s joined %s (%s)", principal.kind, principal.name, slug, request.sid)
     return True
+
+
+QUEUE_CHANNEL = "flask-socketio"  # Flask-SocketIO's default: the CLI's emitter publishes there
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class MessageQueue(RedisManager):  # type: ignore[misc]
+    """The Redis message queue shared by several server processes, saying when it is down.
+
+    python-socketio (5.18) hands every emit to this process's own clients first and only then
+    publishes it to Redis; when Redis cannot be reached the publish is given up. So a process
+    keeps serving its own screens through an outage, while screens on the other processes miss
+    its events until Redis is back and they reconnect (and replay from their last seq). This
+    class logs that state once per change, not once per event.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, channel=QUEUE_CHANNEL, redis_options={"socket_connect_timeout": 3})
+        self.shown_url = _redacted(url)
+        self.reachable: bool | None = None
+
+    def probe(self) -> str | None:
+        """Ping Redis once; the error text when it cannot be reached, else None."""
+        try:
+            module = self._get_redis_module()
+            client = module.Redis.from_url(self.redis_url, socket_connect_timeout=3)
+            try:
+                client.ping()
+            finally:
+                client.close()
+        except Exception as exc:  # any failure means the same thing here: unreachable
+            return str(exc) or type(exc).__name__
+        return None
+
+    def note(self, ok: bool, detail: str | None = None) -> None:
+        if ok and self.reachable is False:
+            logger.warning("hub: message queue %s is reachable again", self.shown_url)
+        elif not ok and self.reachable is not False:
+            logger.error(
+                "hub: message queue %s unreachable (%s): this process keeps serving its own "
+                "clients; clients of other processes miss its events until the queue is back",
+                self.shown_url,
+                detail or "publish failed",
+            )
+        self.reachable = ok
+
+    def _publish(self, data: Any) -> Any:
+        result = super()._publish(data)  # None when it gave up (it logs and never raises)
+        if result is None:
+            if self.reachable is not False:  # say why once, not on every event of an outage
+                self.note(False, self.probe())
+        else:
+            self.note(True)
+        return result
 
 
 def init_app(app: Flask, db: Database, *, async_mode: str, message_queue: str | None) -> Hub:
@@ -138,9 +204,18 @@ def init_app(app: Flask, db: Database, *, async_mode: str, message_queue: str | 
         "ping_timeout": 10,
         "max_http_buffer_size": 64 * 1024,
     }
-    if message_queue:
-        kwargs["message_queue"] = message_queue
+    # always explicit: the module-level SocketIO keeps options from an earlier init_app
+    kwargs["client_manager"] = MessageQueue(message_queue) if message_queue else None
     socketio.init_app(app, **kwargs)
+    if message_queue:
+        queue: MessageQueue = kwargs["client_manager"]
+        problem = queue.probe()
+        if problem is None:
+            queue.note(True)
+            logger.info("hub: message queue %s reachable", queue.shown_url)
+        else:
+            queue.note(False, problem)
     hub = Hub(app, db)
+    hub.listeners.extend(app.extensions.get("layso.listeners", ()))  # from the role packages
     app.extensions["layso.hub"] = hub
     return hub

@@ -1,0 +1,235 @@
+"""Fan-out: 500 wall displays connected, one call, how long until every one of them has it.
+
+    .venv/bin/python benchmarks/fanout.py [--displays 500] [--procs 5] [--calls 20]
+        [--mode eventlet|gevent|threading]
+
+Starts the real server (``layso run``, eventlet by default) on a free loopback port with a fresh
+demo hall, then ``--procs`` worker processes each connect their share of the displays (one
+python-socketio ``Client`` per display, websocket transport, the hall's display token) and
+report, for every ``ticket.called`` they receive, the ticket and the moment it arrived
+(CLOCK_MONOTONIC, shared by all processes on Linux). The main process presses "next" at
+counter 1 ``--calls`` times (after two warm-up calls), waiting each time until all displays have
+the call (or 30 s), and prints the time from just before the POST to the first, the median, the
+99th-percentile and the last display. Bounded in count and time; everything stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import queue
+import sys
+import threading
+import time
+from typing import Any
+
+import requests
+import socketio
+from _server import demo_server, percentile
+
+CALL_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 180.0
+WORKER_LIFETIME_S = 900.0  # a worker never outlives this, whatever happens to the main process
+
+
+def worker(url: str, token: str, count: int, results: Any, stop: Any, kind: str) -> None:
+    """Connect `count` displays; report ("ready", n) once, then (ticket id, t_ns) per call."""
+    if kind == "async":
+        import asyncio
+
+        asyncio.run(_async_worker(url, token, count, results, stop))
+    else:
+        _thread_worker(url, token, count, results, stop)
+
+
+def _auth(token: str) -> dict[str, Any]:
+    return {"token": token, "hall": "demo", "after": None}
+
+
+def _thread_worker(url: str, token: str, count: int, results: Any, stop: Any) -> None:
+    """One socketio.Client (and its threads) per display."""
+    clients = []
+    for _ in range(count):
+        c = socketio.Client(reconnection=False)
+        c.on(
+            "ticket.called",
+            lambda body: results.put((body["ticket"]["id"], time.monotonic_ns())),
+            namespace="/hall",
+        )
+        try:
+            c.connect(
+                url,
+                namespaces=["/hall"],
+                transports=["websocket"],
+                auth=_auth(token),
+                wait_timeout=20,
+            )
+            clients.append(c)
+        except socketio.exceptions.ConnectionError:
+            pass
+    results.put(("ready", len(clients)))
+    stop.wait(WORKER_LIFETIME_S)
+    closers = [threading.Thread(target=c.disconnect) for c in clients]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(5)
+
+
+async def _async_worker(url: str, token: str, count: int, results: Any, stop: Any) -> None:
+    """socketio.AsyncClient (aiohttp): all of this process's displays on one event loop."""
+    import asyncio
+
+    gate = asyncio.Semaphore(20)
+
+    async def one() -> socketio.AsyncClient | None:
+        c = socketio.AsyncClient(reconnection=False)
+
+        async def called(body: dict[str, Any]) -> None:
+            results.put((body["ticket"]["id"], time.monotonic_ns()))
+
+        c.on("ticket.called", called, namespace="/hall")
+        async with gate:
+            try:
+                await c.connect(
+                    url,
+                    namespaces=["/hall"],
+                    transports=["websocket"],
+                    auth=_auth(token),
+                    wait_timeout=20,
+                )
+            except socketio.exceptions.ConnectionError:
+                return None
+        return c
+
+    clients = [c for c in await asyncio.gather(*(one() for _ in range(count))) if c]
+    results.put(("ready", len(clients)))
+    await asyncio.get_running_loop().run_in_executor(None, stop.wait, WORKER_LIFETIME_S)
+    await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+
+
+def _has_aiohttp() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("aiohttp") is not None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--displays", type=int, default=500)
+    p.add_argument("--procs", type=int, default=5)
+    p.add_argument("--calls", type=int, default=20)
+    p.add_argument("--mode", choices=["eventlet", "gevent", "threading"], default="eventlet")
+    p.add_argument(
+        "--client",
+        choices=["async", "thread"],
+        default="async" if _has_aiohttp() else "thread",
+        help="socketio.AsyncClient on one event loop per process (needs aiohttp), or one "
+        "socketio.Client with its threads per display",
+    )
+    args = p.parse_args(argv)
+    if not 1 <= args.displays <= 2000 or not 1 <= args.procs <= 32 or not 1 <= args.calls <= 200:
+        p.error("displays 1..2000, procs 1..32, calls 1..200")
+    warmup = 2
+
+    ctx = mp.get_context("spawn")
+    results = ctx.Queue()
+    stop = ctx.Event()
+    with demo_server(LAYSO_ASYNC_MODE=args.mode) as (url, demo, _proc):
+        base = f"{url}/api/v1/halls/demo"
+        http = requests.Session()
+        kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
+        clerk = {"Authorization": f"Bearer {demo['counters'][0]['token']}"}
+        for _ in range(args.calls + warmup):
+            http.post(f"{base}/tickets", json={"service": "TP"}, headers=kiosk, timeout=10)
+        shares = [
+            args.displays // args.procs + (i < args.displays % args.procs)
+            for i in range(args.procs)
+        ]
+        t_connect = time.monotonic()
+        procs = [
+            ctx.Process(
+                target=worker,
+                args=(url, demo["devices"]["display"], n, results, stop, args.client),
+                daemon=True,
+            )
+            for n in shares
+            if n
+        ]
+        for w in procs:
+            w.start()
+        ready = 0
+        pending: list[tuple[int, int]] = []
+        try:
+            for _ in procs:
+                item = results.get(timeout=CONNECT_TIMEOUT_S)
+                if item[0] == "ready":
+                    ready += item[1]
+                else:
+                    pending.append(item)
+            connect_s = time.monotonic() - t_connect
+            print(
+                f"{ready} of {args.displays} displays connected in {connect_s:.1f} s "
+                f"({len(procs)} processes, {args.client} clients, websocket)"
+            )
+
+            all_in, first_in, p50_in, p99_in, every = [], [], [], [], []
+            incomplete = 0
+            for i in range(args.calls + warmup):
+                t0 = time.monotonic_ns()
+                r = http.post(f"{base}/counters/1/next", headers=clerk, timeout=10)
+                r.raise_for_status()
+                ticket = r.json()["ticket"]["id"]
+                arrivals = [t for tid, t in pending if tid == ticket]
+                pending = [(tid, t) for tid, t in pending if tid != ticket]
+                deadline = time.monotonic() + CALL_TIMEOUT_S
+                while len(arrivals) < ready and time.monotonic() < deadline:
+                    try:
+                        tid, t = results.get(timeout=max(0.01, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if tid == ticket:
+                        arrivals.append(t)
+                    else:
+                        pending.append((tid, t))
+                if i >= warmup:
+                    ms = [(t - t0) / 1e6 for t in arrivals]
+                    if len(ms) < ready:
+                        incomplete += 1
+                    if ms:
+                        all_in.append(max(ms))
+                        first_in.append(min(ms))
+                        p50_in.append(percentile(ms, 50))
+                        p99_in.append(percentile(ms, 99))
+                        every.extend(ms)
+                http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
+        finally:
+            stop.set()
+            for w in procs:
+                w.join(15)
+                if w.is_alive():
+                    w.terminate()
+
+    def line(name: str, values: list[float]) -> str:
+        return (
+            f"{name:<40}{percentile(values, 50):>8.1f}{percentile(values, 99):>8.1f}"
+            f"{max(values):>8.1f}"
+        )
+
+    print(
+        f"\nFan-out of one call to {ready} displays, {args.calls} calls, loopback, "
+        f"async mode {args.mode} (ms from just before POST next)"
+    )
+    print(f"{'':<40}{'p50':>8}{'p99':>8}{'max':>8}   (over the calls)")
+    if all_in:
+        print(line("first display has it", first_in))
+        print(line("half of the displays have it", p50_in))
+        print(line("99 % of the displays have it", p99_in))
+        print(line("ALL displays have it", all_in))
+        print(line(f"per delivery ({len(every)} deliveries)", every))
+    print(f"calls where some display missed the call within {CALL_TIMEOUT_S:g} s: {incomplete}")
+    return 0 if ready == args.displays and not incomplete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Display pages, the display's settings and the spoken-call audio endpoint."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, render_template, request
+from flask.typing import ResponseReturnValue
+
+from display import bp
+from layso import errors
+from layso.models import Device
+from layso.openapi import H, _obj, _op
+from layso.services.common import get_counter
+from layso.voice import DEFAULT_TEMPLATE_VI, CallAnnouncer
+from layso.web import hall_context
+
+logger = logging.getLogger(__name__)
+
+VOICE_KEY = "layso.voice"
+# a ticket's display number as the hall prints it: an optional letter prefix, then digits
+# ("1023", "A023", "ĐB007"); ten characters at most
+NUMBER_RE = re.compile(r"[A-ZĂÂĐÊÔƠƯ]{0,5}[0-9]{1,9}")
+NUMBER_MAX = 10
+COUNTER_RE = re.compile(r"[0-9]{1,4}")
+SERVICE_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,20}")
+FILTER_MAX = 100
+
+
+def init_app(app: Flask) -> None:
+    """One announcer per app: its WAVs are cached under the instance folder."""
+    app.extensions[VOICE_KEY] = CallAnnouncer(Path(app.instance_path) / "voice-cache")
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@bp.get("/display")
+def wall() -> ResponseReturnValue:
+    """The wall display: opened once with ?token=, then driven by the hub."""
+    return render_template("display/wall.html")
+
+
+@bp.get("/counter-display")
+def counter_display() -> ResponseReturnValue:
+    """The small screen over one counter (a counter-display device's token)."""
+    return render_template("display/counter.html")
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+def clean_filter(raw: Any) -> dict[str, list[Any]]:
+    """A device's zone filter, keeping only well-formed area codes and counter numbers."""
+    out: dict[str, list[Any]] = {"services": [], "counters": []}
+    if not isinstance(raw, dict):
+        return out
+    services = raw.get("services")
+    if isinstance(services, list):
+        out["services"] = [
+            s for s in services[:FILTER_MAX] if isinstance(s, str) and SERVICE_CODE_RE.fullmatch(s)
+        ]
+    counters = raw.get("counters")
+    if isinstance(counters, list):
+        out["counters"] = [
+            n
+            for n in counters[:FILTER_MAX]
+            if isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 9999
+        ]
+    return out
+
+
+@bp.get("/api/v1/halls/<slug>/display/settings")
+def display_settings(slug: str) -> ResponseReturnValue:
+    """What a display needs beyond the snapshot: its own zone filter."""
+    with hall_context(slug) as c:
+        device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
+        return {
+            "device": (
+                {"id": device.id, "name": device.name, "kind": device.kind.value}
+                if device is not None
+                else None
+            ),
+            "filter": clean_filter(device.filter if device is not None else None),
+        }
+
+
+def _arg(name: str) -> str:
+    values = request.args.getlist(name)
+    if len(values) != 1:
+        raise errors.BadRequest(
+            vi=f"Cần đúng một tham số '{name}'.", en=f"Give exactly one '{name}' parameter."
+        )
+    return values[0]
+
+
+def parse_call(number: str, counter: str) -> tuple[str, int]:
+    """Validate the ticket's display number and the counter number of a spoken call."""
+    number = unicodedata.normalize("NFC", number)
+    if len(number) > NUMBER_MAX or not NUMBER_RE.fullmatch(number):
+        raise errors.BadRequest(
+            vi="'number' phải là số thứ tự như 1023 hoặc A023 (tối đa 10 ký tự).",
+            en="'number' must be a ticket number such as 1023 or A023 (10 characters at most).",
+        )
+    if not COUNTER_RE.fullmatch(counter):
+        raise errors.BadRequest(
+            vi="'counter' phải là số quầy (số nguyên từ 0 đến 9999).",
+            en="'counter' must be a counter number (a whole number from 0 to 9999).",
+        )
+    return number, int(counter)
+
+
+def _voice_lang(voice: str) -> str:
+    """How numbers are read aloud: English words for an English voice, else Vietnamese."""
+    return "en" if voice.lower().split("-")[0] == "en" else "vi"
+
+
+@bp.get("/api/v1/halls/<slug>/audio/call.wav")
+def call_audio(slug: str) -> ResponseReturnValue:
+    """Chime + the hall's call sentence for one ticket and counter, as a WAV."""
+    number, counter = parse_call(_arg("number"), _arg("counter"))
+    with hall_context(slug) as c:
+        get_counter(c.session, c.hall, counter)  # only real counters: bounds the voice cache
+        template = c.hall.voice_template or DEFAULT_TEMPLATE_VI
+        voice = c.hall.voice_lang or "vi"
+    # speak outside the transaction: espeak-ng is a subprocess
+    announcer: CallAnnouncer = current_app.extensions[VOICE_KEY]
+    lang = _voice_lang(voice)
+    try:
+        data = announcer.announce_call(number, counter, template=template, lang=lang, voice=voice)
+    except ValueError as exc:  # a template the manager broke: fall back to the default sentence
+        logger.warning("hall %s: call template unusable (%s), using the default", slug, exc)
+        data = announcer.announce_call(number, counter, lang=lang, voice=voice)
+    spoken = data != announcer.chime_wav()
+    resp = Response(data, mimetype="audio/wav")
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    resp.headers["X-Layso-Speech"] = "yes" if spoken else "no"
+    return resp
+
+
+# --- OpenAPI --------------------------------------------------------------------------------
+
+
+def _openapi_paths() -> dict[str, Any]:
+    number = {
+        "name": "number",
+        "in": "query",
+        "required": True,
+        "description": "the ticket's display number, e.g. 1023 or A023",
+        "schema": {"type": "string", "pattern": r"^[A-ZĂÂĐÊÔƠƯ]{0,5}[0-9]{1,9}$", "maxLength": 10},
+    }
+    counter = {
+        "name": "counter",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "pattern": r"^[0-9]{1,4}$"},
+    }
+    audio = _op(
+        "The spoken call: chime, then the hall's call sentence (voice_template) in its voice "
+        "(voice_lang), rendered offline with espeak-ng and cached; the chime alone when no "
+        "speech engine is installed (header X-Layso-Speech: no)",
+        "any device or user of the hall",
+        [H, number, counter],
+        ("200", "a mono 16-bit PCM WAV", None),
+        400,
+        401,
+        403,
+        404,
+    )
+    audio["responses"]["200"]["content"] = {
+        "audio/wav": {"schema": {"type": "string", "format": "binary"}}
+    }
+    settings = _op(
+        "The calling display's zone filter (areas and counters it shows); empty lists show all",
+        "any device or user of the hall",
+        [H],
+        (
+            "200",
+            "the display's settings",
+            _obj(
+                {
+                    "device": {"type": ["object", "null"]},
+                    "filter": _obj(
+                        {
+                            "services": {"type": "array", "items": {"type": "string"}},
+                            "counters": {"type": "array", "items": {"type": "integer"}},
+                        }
+                    ),
+                }
+            ),
+        ),
+        401,
+        403,
+        404,
+    )
+    return {
+        "/halls/{hall}/audio/call.wav": {"get": audio},
+        "/halls/{hall}/display/settings": {"get": settings},
+    }
+
+
+OPENAPI_PATHS = _openapi_paths

@@ -116,10 +116,28 @@ def print_demo(data: dict[str, Any], base: str) -> None:
     print("\n".join(lines), flush=True)
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse a port another server listens on: eventlet binds with SO_REUSEPORT, which would
+    silently split the requests between two servers."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise errors.Conflict(
+                vi=f"Cổng {host}:{port} đang được dùng ({e.strerror}).",
+                en=f"Port {host}:{port} is already in use ({e.strerror}).",
+            ) from None
+
+
 def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
     from layso.app import create_app
     from layso.hub import socketio
 
+    ensure_port_free(host, port)
     db = Database(settings.database_url)
     upgrade(db)
     db.dispose()

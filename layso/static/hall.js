@@ -87,9 +87,20 @@
       randomizationFactor: 0.3,
     });
     const status = (online) => { if (opts.onStatus) opts.onStatus(online); };
-    socket.on("connect", () => status(true));
+    /* socket.io retries a lost transport by itself, but not a connection the server refused
+     * (e.g. while its database was not ready): keep trying, with back-off. */
+    let refusedDelay = 2000;
+    let refused = 0;
+    socket.on("connect", () => { refusedDelay = 2000; status(true); });
     socket.on("disconnect", () => status(false));
-    socket.on("connect_error", () => status(false));
+    socket.on("connect_error", () => {
+      status(false);
+      if (socket.active) return;
+      refused += 1;
+      if (document.body) document.body.dataset.refused = String(refused); /* seen by tests */
+      setTimeout(() => { if (!socket.connected) socket.connect(); }, refusedDelay);
+      refusedDelay = Math.min(refusedDelay * 2, 30000);
+    });
     socket.on("snapshot", (state) => {
       seen.clear();
       lastSeq = state.seq;

@@ -200,3 +200,15 @@ def test_backup_while_the_server_runs_is_consistent_and_restorable(
     )
     assert r.json()["display_number"] == "2006"  # the restored copy carries on the day's numbers
     assert run(env, "backup", str(target)).returncode == 1  # never overwrites
+
+
+def test_run_refuses_a_port_another_server_listens_on(
+    env: dict[str, str], servers: Any, tmp_path: Path
+) -> None:
+    run(env, "seed-demo", "--json")
+    server = servers(env, tmp_path / "server.log")
+
+    out = run(env, "run", "--port", str(server.port))
+
+    assert out.returncode == 1
+    assert "already in use" in out.stderr and "Traceback" not in out.stderr

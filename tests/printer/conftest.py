@@ -27,6 +27,14 @@ REPLIES = {
 WAIT_S = 10  # upper bound while awaiting an event; never reached when things work
 
 
+def is_print_data(data: bytes) -> bool:
+    """Whether a connection sent anything besides DLE EOT status requests."""
+    rest = data
+    for request in (b"\x10\x04\x01", b"\x10\x04\x04"):
+        rest = rest.replace(request, b"")
+    return bool(rest)
+
+
 class StatusResponder:
     """Answer DLE EOT n the way the printer in ``state`` does.
 
@@ -109,6 +117,21 @@ class FakeNetworkPrinter:
             if not self._done.wait_for(lambda: len(self.connections) >= count, timeout=WAIT_S):
                 raise AssertionError(f"only {len(self.connections)} of {count} connections ended")
             return list(self.connections)
+
+    def tickets(self) -> list[bytes]:
+        """Data of the ended connections that carried print data, not only status requests."""
+        with self._done:
+            return [data for data in self.connections if is_print_data(data)]
+
+    def wait_for_tickets(self, count: int, timeout: float = WAIT_S) -> list[bytes]:
+        """Wait until ``count`` connections with print data have ended; return their data."""
+        with self._done:
+            if not self._done.wait_for(
+                lambda: sum(map(is_print_data, self.connections)) >= count, timeout=timeout
+            ):
+                printed = sum(map(is_print_data, self.connections))
+                raise AssertionError(f"only {printed} of {count} tickets printed")
+            return [data for data in self.connections if is_print_data(data)]
 
     def close(self) -> None:
         self._wake_w.send(b"x")

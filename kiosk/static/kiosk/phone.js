@@ -1,0 +1,124 @@
+/* The phone page of one ticket: polls GET /api/v1/t/<code> every few seconds and shows where
+ * the citizen stands; "ĐẾN LƯỢT BẠN — mời đến quầy số N" when the ticket is called.
+ *
+ * Polling, not the hub: the page has no token, and a poll survives a phone that sleeps, changes
+ * network or sits behind a captive portal. It polls again at once when the page becomes
+ * visible or the phone comes back online, slows down once the visit is over.
+ */
+(function () {
+  "use strict";
+  const root = document.getElementById("ph");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
+    (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const code = root.dataset.code;
+  const pollMs = Math.max(2, Number(root.dataset.poll) || 5) * 1000;
+  const FINAL = ["done", "cancelled"];
+
+  let lastStatus = root.dataset.status;
+  let lastCalledAt = null;
+  let timer = null;
+  let failures = 0;
+
+  function minutes(s) {
+    if (s === null || s === undefined) return "—";
+    return "~" + Math.max(1, Math.ceil(s / 60)) + " phút";
+  }
+
+  function hhmmss(d) {
+    return d.toLocaleTimeString("vi-VN", {hour: "2-digit", minute: "2-digit", second: "2-digit"});
+  }
+
+  function statusHtml(t) {
+    const c = esc(t.counter);
+    switch (t.status) {
+      case "waiting":
+        return `<dl class="ph-facts">
+          <div><dt>Số người đang chờ trước bạn <small>People ahead</small></dt>
+               <dd id="ph-ahead">${esc(t.ahead)}</dd></div>
+          <div><dt>Thời gian chờ dự kiến <small>Estimated wait</small></dt>
+               <dd id="ph-wait">${t.ahead ? minutes(t.estimated_wait_s) : "Sắp đến lượt"}</dd></div>
+        </dl>`;
+      case "called":
+        return t.call_count > 1
+          ? `<p class="ph-msg">Đã gọi ${esc(t.call_count)} lần <small>Called ${esc(t.call_count)} times</small></p>`
+          : "";
+      case "serving":
+        return `<p class="ph-msg ph-ok">Đang được phục vụ tại quầy số ${c}
+                <small>Being served at counter ${c}</small></p>`;
+      case "held":
+        return `<p class="ph-msg">Hồ sơ đang tạm chờ — cán bộ sẽ gọi lại số của bạn.
+                <small>On hold — the clerk will call your number again.</small></p>`;
+      case "done":
+        return `<p class="ph-msg ph-ok">Đã hoàn thành. Cảm ơn quý khách!
+                <small>Done. Thank you!</small></p>`;
+      case "no_show":
+        return `<p class="ph-msg ph-warn">Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng
+                liên hệ quầy hướng dẫn. <small>Your number was called while you were away.
+                Please ask at the information desk.</small></p>`;
+      case "cancelled":
+        return `<p class="ph-msg ph-warn">Số này đã bị hủy. <small>This ticket was cancelled.</small></p>`;
+      default:
+        return "";
+    }
+  }
+
+  function render(t) {
+    $("ph-number").textContent = t.display_number;
+    $("ph-area").innerHTML = esc(t.service_name) +
+      (t.service_name_en ? `<small>${esc(t.service_name_en)}</small>` : "");
+    const called = t.status === "called";
+    $("ph-turn").hidden = !called;
+    $("ph-turn-counter").textContent = t.counter || "";
+    $("ph-turn-counter-en").textContent = t.counter || "";
+    $("ph-status").innerHTML = statusHtml(t);
+    root.dataset.status = t.status;
+    document.title = (called ? "🔔 ĐẾN LƯỢT BẠN – " : "Số ") + t.display_number;
+    if (called && (lastStatus !== "called" || t.called_at !== lastCalledAt)) {
+      if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
+    }
+    lastStatus = t.status;
+    lastCalledAt = t.called_at;
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    let wait = pollMs;
+    if (FINAL.includes(lastStatus)) wait = pollMs * 12;
+    if (failures) wait = Math.min(30000, pollMs * Math.min(6, failures));
+    timer = setTimeout(poll, wait);
+  }
+
+  async function poll() {
+    clearTimeout(timer);
+    try {
+      const ctrl = new AbortController();
+      const abort = setTimeout(() => ctrl.abort(), 8000);
+      const resp = await fetch(`/api/v1/t/${encodeURIComponent(code)}`, {
+        headers: {"Accept": "application/json"}, cache: "no-store", signal: ctrl.signal,
+      });
+      clearTimeout(abort);
+      if (resp.status === 404) {
+        $("ph-live").innerHTML = "Không còn tìm thấy số này. <small>This ticket is no longer found.</small>";
+        return;
+      }
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      const body = await resp.json();
+      failures = 0;
+      render(body.ticket);
+      $("ph-live").classList.remove("off");
+      $("ph-live").innerHTML = `Cập nhật lúc ${hhmmss(new Date())} · tự cập nhật mỗi ${pollMs / 1000} giây.
+        <small>Updated at ${hhmmss(new Date())}; updates by itself.</small>`;
+    } catch (e) {
+      failures += 1;
+      $("ph-live").classList.add("off");
+      $("ph-live").innerHTML = "Mất kết nối — đang thử lại… <small>No connection — retrying…</small>";
+    }
+    schedule();
+  }
+
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+  window.addEventListener("online", poll);
+  poll();
+})();

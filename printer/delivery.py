@@ -1,0 +1,120 @@
+"""Deliver one ticket to a printer and say what became of it: the same rules on the server and
+on a kiosk PC's print agent.
+
+1. Ask the printer its state first (DLE EOT; ``ok`` at once for preview and none). A printer
+   that says it is out of paper gets nothing: the bytes would sit in its buffer and come out
+   much later, long after the citizen has left with the number on screen.
+2. Print, with a short timeout (the URI's ``timeout``, 3 s by default); on failure try once
+   more after a second.
+3. Report the printer's state: after a success, what the printer said before (``paper_low``
+   stays visible) or ``ok`` when it does not answer status requests (many printers print fine
+   but never answer DLE EOT); after a failure, what it says now, or ``error`` when it claims to
+   be fine.
+
+Plain Python, like the rest of :mod:`printer`: no Flask, no :mod:`layso`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from printer.driver import PrinterConfig, PrinterUnavailable, print_ticket, query_status
+from printer.ticket import TicketView
+
+logger = logging.getLogger(__name__)
+
+ATTEMPTS = 2
+RETRY_DELAY_S = 1.0
+PAPER_OUT = "paper out"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one ticket: printed or not, why not, and the printer's state after."""
+
+    ok: bool
+    state: str  # one of printer.driver.STATUSES
+    error: str | None = None  # a few words, for the manager
+    attempts: int = 0
+
+
+def deliver(
+    config: PrinterConfig,
+    view: TicketView,
+    *,
+    attempts: int = ATTEMPTS,
+    retry_delay_s: float = RETRY_DELAY_S,
+    sleep: Callable[[float], object] = time.sleep,
+    printer: Callable[[PrinterConfig, TicketView], None] = print_ticket,
+    status: Callable[[PrinterConfig], str] = query_status,
+) -> Outcome:
+    """Print ``view`` on ``config``'s printer; never raises for the printer's sake."""
+    before = status(config)
+    if before == "paper_out":
+        logger.warning(
+            "printer %s is out of paper: ticket %s not sent", config.uri, view.display_number
+        )
+        return Outcome(ok=False, state="paper_out", error=PAPER_OUT)
+    error: str | None = None
+    tries = 0
+    for attempt in range(max(1, attempts)):
+        tries += 1
+        try:
+            printer(config, view)
+            error = None
+            break
+        except PrinterUnavailable as exc:
+            error = exc.reason
+            logger.warning(
+                "ticket %s not printed on %s (attempt %d): %s",
+                view.display_number,
+                config.uri,
+                tries,
+                exc.reason,
+            )
+        except Exception:  # a bug must not leave the ticket "printing" for ever
+            logger.exception("ticket %s: printing failed unexpectedly", view.display_number)
+            error = "internal error"
+            break
+        if attempt + 1 < attempts:
+            sleep(retry_delay_s)
+    if error is None:
+        return Outcome(
+            ok=True, state=before if before in ("ok", "paper_low") else "ok", attempts=tries
+        )
+    after = status(config)
+    return Outcome(
+        ok=False,
+        state="error" if after in ("ok", "paper_low") else after,
+        error=error,
+        attempts=tries,
+    )
+
+
+def view_to_dict(view: TicketView) -> dict[str, Any]:
+    """The ticket as JSON, for the ``print.job`` event a print agent receives."""
+    body = dataclasses.asdict(view)
+    body["issued_at"] = view.issued_at.isoformat()
+    return body
+
+
+def view_from_dict(body: dict[str, Any]) -> TicketView:
+    """Rebuild a ticket from :func:`view_to_dict`; raise ``ValueError`` when it is malformed."""
+    if not isinstance(body, dict):
+        raise ValueError("the ticket to print is not an object")
+    names = {f.name for f in dataclasses.fields(TicketView)}
+    fields = {k: v for k, v in body.items() if k in names}
+    try:
+        fields["issued_at"] = datetime.fromisoformat(str(fields["issued_at"]))
+        view = TicketView(**fields)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"the ticket to print is incomplete: {exc}") from None
+    if not isinstance(view.display_number, str) or not isinstance(view.status_url, str):
+        raise ValueError("the ticket to print has no number or no status URL")
+    return view

@@ -1,0 +1,165 @@
+"""What print agents send on the hub (namespace ``/hall``), and what the server does about it.
+
+A print agent connects like every screen (auth ``{token, hall, after}``); the hub's connect
+handler has checked its token and put it in its rooms, one of which is
+``hall:<slug>:device:<id>``. These handlers take the sender's identity from that room (never
+from the message) and accept it only from a live ``print-agent`` device.
+
+* ``print.hello`` ``{"printer": state, "detail": text}``: sent after every (re)connect. The
+  server keeps the printer's state and sends back, as ``print.job`` events, every job of this
+  agent still pending: those issued while it was away, and those whose answer got lost.
+* ``print.status`` ``{"printer": state, "detail": text}``: the printer's state changed.
+* ``print.result`` ``{"ticket": id, "job": id, "ok": bool, "printer": state, "error": text}``:
+  one job's outcome, recorded once (a repeated answer changes nothing); without ``job``, the
+  oldest pending job of that ticket for this agent.
+
+Each handler acknowledges with ``{"ok": true, ...}`` or ``{"ok": false, "error": ...}``.
+When the agent's connection ends, its printer is marked ``offline`` ("print agent not
+connected"), and the kiosk's tickets wait for the agent to come back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, request
+from flask_socketio import emit, rooms
+
+from layso.hub import NAMESPACE, socketio
+from layso.models import Device, DeviceKind, Hall, PrintJob
+from printer.driver import STATUSES
+
+logger = logging.getLogger(__name__)
+
+_DEVICE_ROOM = re.compile(r"hall:([^:]+):device:(\d+)")
+# agents that said hello on this process's connections: sid -> (hall, device id)
+_connected: dict[str, tuple[str, int]] = {}
+
+
+def _service() -> Any:
+    return current_app.extensions["layso.printer"]
+
+
+def _sender() -> tuple[str, int] | None:
+    """(hall slug, device id) of the print agent on this connection, or None."""
+    for name in rooms(namespace=NAMESPACE):
+        match = _DEVICE_ROOM.fullmatch(name)
+        if match is None:
+            continue
+        slug, device_id = match.group(1), int(match.group(2))
+        db = current_app.extensions["layso.db"]
+        with db.read() as s:
+            device = s.get(Device, device_id)
+            hall = s.scalar(sa.select(Hall.id).where(Hall.slug == slug))
+            if (
+                device is not None
+                and device.hall_id == hall
+                and device.kind == DeviceKind.PRINT_AGENT
+                and device.revoked_at is None
+            ):
+                return slug, device_id
+        return None
+    return None
+
+
+def _state(data: Any) -> tuple[str, str | None]:
+    state = data.get("printer") if isinstance(data, dict) else None
+    if state not in STATUSES:
+        state = "error"
+    detail = data.get("detail") if isinstance(data, dict) else None
+    return state, detail[:200] if isinstance(detail, str) and detail else None
+
+
+_REFUSED = {"ok": False, "error": "not a print agent"}
+
+
+@socketio.on("print.hello", namespace=NAMESPACE)
+def hello(data: Any = None) -> dict[str, Any]:
+    """Sent by a print agent after each connect: its printer's state; answered with its jobs."""
+    sender = _sender()
+    if sender is None:
+        return _REFUSED
+    slug, agent_id = sender
+    state, detail = _state(data)
+    _connected[request.sid] = sender  # type: ignore[attr-defined]
+    jobs = _service().agent_ready(slug, agent_id, state, detail)
+    for body in jobs:
+        emit("print.job", body)
+    logger.info("print agent %d of hall %s ready, %d jobs pending", agent_id, slug, len(jobs))
+    return {"ok": True, "pending": len(jobs)}
+
+
+@socketio.on("print.status", namespace=NAMESPACE)
+def status(data: Any = None) -> dict[str, Any]:
+    """Sent by a print agent when its printer's state changes."""
+    sender = _sender()
+    if sender is None:
+        return _REFUSED
+    state, detail = _state(data)
+    _service().agent_state(*sender, state, detail)
+    return {"ok": True}
+
+
+@socketio.on("print.result", namespace=NAMESPACE)
+def result(data: Any = None) -> dict[str, Any]:
+    """Sent by a print agent after each job: printed or not, and its printer's state."""
+    sender = _sender()
+    if sender is None:
+        return _REFUSED
+    slug, agent_id = sender
+    if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
+        return {"ok": False, "error": "expected {ticket, job, ok, printer}"}
+    job_id = data.get("job")
+    ticket_id = data.get("ticket")
+    if not isinstance(job_id, int) or isinstance(job_id, bool):
+        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+            return {"ok": False, "error": "expected a job or ticket id"}
+        job_id = _oldest_pending_job(agent_id, ticket_id)
+        if job_id is None:
+            return {"ok": False, "error": "no pending job for this ticket"}
+    state, detail = _state(data)
+    error = data.get("error")
+    error = error[:200] if isinstance(error, str) and error else detail
+    outcome = _service().finish(
+        slug,
+        job_id,
+        ok=data["ok"],
+        state=state,
+        error=error,
+        attempts=data.get("attempts") if isinstance(data.get("attempts"), int) else 1,
+        state_device=agent_id,
+        agent_id=agent_id,
+    )
+    if outcome == "unknown":
+        return {"ok": False, "error": "unknown job", "job": job_id}
+    return {"ok": True, "job": job_id, "state": outcome}
+
+
+def _oldest_pending_job(agent_id: int, ticket_id: int) -> int | None:
+    db = current_app.extensions["layso.db"]
+    with db.read() as s:
+        return s.scalar(
+            sa.select(PrintJob.id)
+            .where(
+                PrintJob.device_id == agent_id,
+                PrintJob.ticket_id == ticket_id,
+                PrintJob.state == "pending",
+            )
+            .order_by(PrintJob.id)
+            .limit(1)
+        )
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def disconnect(reason: Any = None) -> None:
+    """A connection ended; if it was a print agent's last one here, its printer is offline."""
+    sender = _connected.pop(request.sid, None)  # type: ignore[attr-defined]
+    if sender is None or sender in _connected.values():
+        return
+    try:
+        _service().agent_gone(*sender)
+    except Exception:
+        logger.exception("could not mark print agent %d offline", sender[1])

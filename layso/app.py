@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from layso import errors, hub, web
@@ -111,9 +111,11 @@ def _register_errors(app: Flask) -> None:
         logger.warning("refused a change that conflicts with stored data: %s", e.orig)
         return layso_error(errors.Conflict())
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    def database_down(e: Exception) -> ResponseReturnValue:
+    @app.errorhandler(DBAPIError)
+    def database_down(e: DBAPIError) -> ResponseReturnValue:
+        lost = isinstance(e, (OperationalError, InterfaceError)) or e.connection_invalidated
+        if not lost:
+            return unexpected(e)
         logger.error("database unavailable on %s %s: %s", request.method, request.path, e)
         err = errors.LaysoError(
             vi="Hệ thống tạm thời gián đoạn, vui lòng thử lại sau ít giây.",

@@ -292,3 +292,31 @@ def test_the_wall_fits_the_tv_and_nothing_spills(
     assert big >= height * 0.2  # the called number is at least a fifth of the screen high
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"display-{width}x{height}.png"), animations="disabled")
+
+
+@PAGE_ONLY
+def test_a_screen_heals_events_it_never_received_from_the_log(
+    hall: Hall, page_factory: Any, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    page = hall.open_display(page_factory(1280, 720))
+    expect(page.locator('.area[data-service="CT"] .a-count')).to_have_text("0")
+    # a change written straight to the database is logged but never emitted (as when another
+    # worker's events are lost while the shared message queue is down)
+    script = (
+        "from layso.config import Settings; from layso.db import Database;"
+        "from layso.services.common import get_hall; from layso.services.tickets import"
+        " issue_ticket; from datetime import UTC, datetime;"
+        "db = Database(Settings.from_env().database_url);"
+        "s = db._writer(); h = get_hall(s, 'demo', lock=True);"
+        "[issue_ticket(s, h, service_code='CT', priority=None, now=datetime.now(UTC))"
+        " for _ in range(2)]; s.commit()"
+    )
+    subprocess.run([sys.executable, "-c", script], env=hall.server.env, check=True, timeout=60)
+    expect(page.locator('.area[data-service="CT"] .a-count')).to_have_text("0")
+
+    page.evaluate("window.LaysoDisplay.conn.heal()")
+
+    expect(page.locator('.area[data-service="CT"] .a-count')).to_have_text("2", timeout=5000)

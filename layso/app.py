@@ -79,6 +79,14 @@ def create_app(
     return app
 
 
+def _sqlstate(e: DBAPIError) -> str:
+    """The PostgreSQL SQLSTATE of a driver error (pg8000 puts it in args[0]["C"])."""
+    args = getattr(e.orig, "args", ())
+    if args and isinstance(args[0], dict):
+        return str(args[0].get("C", ""))
+    return str(getattr(e.orig, "pgcode", "") or "")
+
+
 def _register_errors(app: Flask) -> None:
     def wants_json() -> bool:
         return (
@@ -113,7 +121,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_down(e: DBAPIError) -> ResponseReturnValue:
-        lost = isinstance(e, (OperationalError, InterfaceError)) or e.connection_invalidated
+        lost = (
+            isinstance(e, (OperationalError, InterfaceError))
+            or e.connection_invalidated
+            or _sqlstate(e)[:2] in ("08", "53", "57")  # connection, resources, shutting down
+        )
         if not lost:
             return unexpected(e)
         logger.error("database unavailable on %s %s: %s", request.method, request.path, e)

@@ -152,13 +152,18 @@ def wrap_runs(runs: list[Run], max_width: float) -> list[list[Run]]:
     for word in words:
         candidate = _merge([*line, word])
         if line and _line_width(candidate) > max_width:
-            lines.append(_merge(line))
+            lines.append(line)
             line = [word]
         else:
             line.append(word)
     if line:
-        lines.append(_merge(line))
-    return lines
+        lines.append(line)
+    # no lone last word ("… xã Tân" / "Phú"): take one more word down when it fits
+    if len(lines) > 1 and len(lines[-1]) == 1 and len(lines[-2]) >= 3:
+        moved = [lines[-2][-1], *lines[-1]]
+        if _line_width(_merge(moved)) <= max_width:
+            lines[-2:] = [lines[-2][:-1], moved]
+    return [_merge(line) for line in lines]
 
 
 class _Canvas:

@@ -302,3 +302,18 @@ def test_ticket_view_fields() -> None:
         "footer",
         "reprint",
     ]
+
+
+def test_wrapping_leaves_no_lone_last_word() -> None:
+    from printer.render import font, wrap_runs
+
+    f = font(bold=True, size=22)
+    text = "Trung tâm Phục vụ hành chính công xã Tân Phú"
+    width = f.getlength("Trung tâm Phục vụ hành chính công xã Tân") + 1
+
+    lines = wrap_runs([(text, f)], width)
+
+    assert [run[0] for line in lines for run in line] == [
+        "Trung tâm Phục vụ hành chính công xã",
+        "Tân Phú",
+    ]

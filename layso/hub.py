@@ -15,8 +15,13 @@ from socketio import RedisManager
 from sqlalchemy.orm import Session
 
 from layso.db import Database, PendingEvent
-from layso.models import Counter, Hall, Role, User
-from layso.services.accounts import Principal, principal_for_token, principal_for_user
+from layso.models import Counter, Hall, Role
+from layso.services.accounts import (
+    Principal,
+    principal_for_token,
+    principal_for_user,
+    session_user,
+)
 from layso.services.state import REPLAY_LIMIT, events_after, hall_state, oldest_seq
 
 logger = logging.getLogger(__name__)
@@ -87,12 +92,8 @@ def _principal(s: Session, auth: dict[str, Any]) -> Principal | None:
         from layso.web import now
 
         return principal_for_token(s, token, now())
-    user_id = cookie.get("user_id")
-    if user_id is not None:
-        user = s.get(User, user_id)
-        if user is not None and user.active and cookie.get("pw") == user.password_hash[-12:]:
-            return principal_for_user(user, via_session=True)
-    return None
+    user = session_user(s, cookie.get("user_id"), cookie.get("pw"))
+    return principal_for_user(user, via_session=True) if user is not None else None
 
 
 @socketio.on("connect", namespace=NAMESPACE)

@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from layso import errors
 from layso.limits import rate_limit
 from layso.openapi import openapi_document
-from layso.services.accounts import audit, authenticate
+from layso.services.accounts import audit, authenticate, session_stamp
 from layso.web import check_csrf, csrf_token, db, lang, now
 
 bp = Blueprint("pages", __name__)
@@ -71,7 +71,7 @@ def login() -> ResponseReturnValue:
                 now=now(),
             )
             if user is not None:
-                hall_id, pw = user.hall_id, user.password_hash[-12:]
+                hall_id, pw = user.hall_id, session_stamp(user)
                 user_id = user.id
         if user is None:
             error = (

@@ -15,8 +15,13 @@ from sqlalchemy.orm import Session
 
 from layso import errors
 from layso.db import Database
-from layso.models import Hall, User
-from layso.services.accounts import Principal, principal_for_token, principal_for_user
+from layso.models import Hall
+from layso.services.accounts import (
+    Principal,
+    principal_for_token,
+    principal_for_user,
+    session_user,
+)
 from layso.services.common import get_hall
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -82,8 +87,8 @@ def load_principal(s: Session) -> Principal | None:
     user_id = session.get("user_id")
     if user_id is None:
         return None
-    user = s.get(User, user_id)
-    if user is None or not user.active or session.get("pw") != user.password_hash[-12:]:
+    user = session_user(s, user_id, session.get("pw"))
+    if user is None:
         session.clear()
         return None
     if request.method not in SAFE_METHODS:

@@ -84,6 +84,21 @@ def principal_for_user(user: User, *, via_session: bool = False) -> Principal:
     )
 
 
+def session_stamp(user: User) -> str:
+    """What a signed-in session keeps of the password hash: a new password ends old sessions."""
+    return user.password_hash[-12:]
+
+
+def session_user(session: Session, user_id: object, stamp: object) -> User | None:
+    """The active user a session cookie names, if its stamp still matches."""
+    if not isinstance(user_id, int):
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.active or stamp != session_stamp(user):
+        return None
+    return user
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalars(sa.select(User).where(User.username == username)).one_or_none()
     if user is None or not user.active:

@@ -13,7 +13,7 @@ from layso.models import Device, DeviceKind, Role, TicketStatus
 from layso.services import counters as ops
 from layso.services import state as state_ops
 from layso.services import tickets as ticket_ops
-from layso.services.common import get_counter, get_ticket
+from layso.services.common import counter_dict, get_counter, get_ticket, ticket_dict
 from layso.web import (
     field_int,
     field_str,
@@ -103,8 +103,6 @@ def issue(slug: str) -> ResponseReturnValue:
 
 
 def _ticket_body(hall: Any, ticket: Any, ahead: int, wait: int) -> dict[str, Any]:
-    from layso.services.common import ticket_dict
-
     body = ticket_dict(hall, ticket)
     body.update(
         ahead=ahead, estimated_wait_s=wait, status_url=status_url(ticket.code), code=ticket.code
@@ -235,18 +233,14 @@ def _user(c: Any) -> Any:
 
 
 def _plain(c: Any, t: Any) -> dict[str, Any] | None:
-    from layso.services.common import ticket_dict
-
     return ticket_dict(c.hall, t) if t is not None else None
 
 
 @bp.get("/halls/<slug>/counters/<int:number>")
 def counter(slug: str, number: int) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
-        from layso.services.common import counter_dict
-
         x = get_counter(c.session, c.hall, number)
-        return jsonify({"counter": counter_dict(c.hall, x, ops.counter_ticket(c.session, x))})
+        return jsonify({"counter": _counter_body(c, x)})
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/open")
@@ -263,8 +257,6 @@ def counter_open(slug: str, number: int) -> ResponseReturnValue:
 
 
 def _counter_body(c: Any, x: Any) -> dict[str, Any]:
-    from layso.services.common import counter_dict
-
     return counter_dict(c.hall, x, ops.counter_ticket(c.session, x))
 
 

@@ -397,3 +397,30 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(sa.String(60))
     detail: Mapped[dict[str, Any]]
     at: Mapped[datetime]
+
+
+class IdempotencyKey(Base):
+    """A client's key for one change (a kiosk tap, a counter press): a retry replays the answer."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (sa.UniqueConstraint("hall_id", "scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))
+    # what the key was used for, e.g. "ticket" or "counter:3:next": a key is only replayed there
+    scope: Mapped[str] = mapped_column(sa.String(60))
+    key: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[int]
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class UserSession(Base):
+    """A signed-in browser session, kept on the server so that signing out really ends it."""
+
+    __tablename__ = "user_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # sha256 of the random id the signed cookie carries
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean screenshots
 
 $(BIN)/layso: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,3 +24,7 @@ lint: $(BIN)/layso
 
 clean:
 	rm -rf $(VENV) instance artifacts .pytest_cache
+
+## screenshots of every page at the hall's real sizes into artifacts/screenshots/ (not committed)
+screenshots: $(BIN)/layso
+	$(BIN)/python tools/screenshots.py

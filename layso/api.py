@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 
 from layso import errors
 from layso.limits import rate_limit
 from layso.models import Device, DeviceKind, Role, TicketStatus
 from layso.services import counters as ops
+from layso.services import idempotency as idem
 from layso.services import state as state_ops
 from layso.services import tickets as ticket_ops
 from layso.services.common import counter_dict, get_counter, get_ticket, ticket_dict
 from layso.web import (
+    Context,
     field_int,
     field_str,
     hall_context,
@@ -87,7 +91,8 @@ def issue(slug: str) -> ResponseReturnValue:
     data = json_body()
     code = field_str(data, "service", max_len=20)
     priority = field_str(data, "priority", required=False, max_len=40)
-    with hall_context(slug, *ISSUERS, write=True) as c:
+
+    def act(c: Context) -> tuple[dict[str, Any], int]:
         rate_limit("issue", f"{c.principal.kind}:{c.principal.id}")
         device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
         issued = ticket_ops.issue_ticket(
@@ -99,7 +104,55 @@ def issue(slug: str) -> ResponseReturnValue:
             device=device,
         )
         body = _ticket_body(c.hall, issued.ticket, issued.ahead, issued.estimated_wait_s)
-    return jsonify({"ticket": body, **body}), 201
+        return {"ticket": body, **body}, 201
+
+    return idempotent(slug, ISSUERS, "ticket", {"service": code, "priority": priority}, act)
+
+
+def idempotent(
+    slug: str,
+    roles: tuple[str, ...],
+    scope: str,
+    request_body: Any,
+    action: Callable[[Context], tuple[dict[str, Any], int]],
+) -> ResponseReturnValue:
+    """Run ``action`` in the hall's write transaction, once per ``Idempotency-Key``.
+
+    Without the header the action simply runs. With it, a key already stored for this hall
+    replays its answer (200, ``Idempotent-Replayed: true``) and changes nothing; else the action
+    runs and its answer is stored in the same transaction. A key used by someone else, for
+    another action or with another body is refused (422).
+    """
+    key = idem.parse_key(request.headers.get(idem.HEADER))
+    digest = idem.fingerprint(request_body)
+    try:
+        with hall_context(slug, *roles, write=True) as c:
+            who = f"{scope}|{c.principal.kind[:1]}{c.principal.id}"
+            if key is not None:
+                stored = idem.lookup(c.session, c.hall, key, who, digest)
+                if stored is not None:
+                    return _replay(stored)
+            body, status = action(c)
+            if key is not None:
+                idem.remember(c.session, c.hall, key, who, digest, status, body, now=now())
+    except IntegrityError:
+        if key is None:
+            raise
+        # another process stored this key first (the unique constraint decided): replay it
+        with hall_context(slug, *roles) as c:
+            who = f"{scope}|{c.principal.kind[:1]}{c.principal.id}"
+            stored = idem.lookup(c.session, c.hall, key, who, digest)
+        if stored is None:
+            raise
+        return _replay(stored)
+    return jsonify(body), status
+
+
+def _replay(stored: idem.Stored) -> ResponseReturnValue:
+    resp = jsonify(stored.body)
+    resp.status_code = 200
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
 
 
 def _ticket_body(hall: Any, ticket: Any, ahead: int, wait: int) -> dict[str, Any]:
@@ -285,18 +338,37 @@ def counter_resume(slug: str, number: int) -> ResponseReturnValue:
         return jsonify({"counter": _counter_body(c, x)})
 
 
+def _counter_act(
+    slug: str, number: int, name: str, body: Any, action: Callable[[Context], Any]
+) -> ResponseReturnValue:
+    """A counter action that a retry must not do twice (``Idempotency-Key``, one per press)."""
+
+    def act(c: Context) -> tuple[dict[str, Any], int]:
+        return {"ticket": _plain(c, action(c))}, 200
+
+    return idempotent(slug, STAFF, f"counter:{number}:{name}", body, act)
+
+
 @bp.post("/halls/<slug>/counters/<int:number>/next")
 def counter_next(slug: str, number: int) -> ResponseReturnValue:
-    with hall_context(slug, *STAFF, write=True) as c:
-        t = ops.call_next(c.session, c.hall, number, user=_user(c), now=now())
-        return jsonify({"ticket": _plain(c, t)})
+    return _counter_act(
+        slug,
+        number,
+        "next",
+        json_body(),
+        lambda c: ops.call_next(c.session, c.hall, number, user=_user(c), now=now()),
+    )
 
 
-def _simple(action: Any) -> Any:
+def _simple(name: str, action: Any) -> Any:
     def view(slug: str, number: int) -> ResponseReturnValue:
-        with hall_context(slug, *STAFF, write=True) as c:
-            t = action(c.session, c.hall, number, user=_user(c), now=now())
-            return jsonify({"ticket": _plain(c, t)})
+        return _counter_act(
+            slug,
+            number,
+            name,
+            json_body(),
+            lambda c: action(c.session, c.hall, number, user=_user(c), now=now()),
+        )
 
     return view
 
@@ -311,7 +383,7 @@ for _name, _action in (
     bp.add_url_rule(
         f"/halls/<slug>/counters/<int:number>/{_name}",
         endpoint=f"counter_{_name.replace('-', '_')}",
-        view_func=_simple(_action),
+        view_func=_simple(_name, _action),
         methods=["POST"],
     )
 
@@ -320,11 +392,15 @@ for _name, _action in (
 def counter_unhold(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     ticket_id = field_int(data, "ticket", lo=1)
-    with hall_context(slug, *STAFF, write=True) as c:
-        t = ops.unhold(
+    return _counter_act(
+        slug,
+        number,
+        "unhold",
+        data,
+        lambda c: ops.unhold(
             c.session, c.hall, number, user=_user(c), ticket_id=ticket_id or 0, now=now()
-        )
-        return jsonify({"ticket": _plain(c, t)})
+        ),
+    )
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/call")
@@ -332,8 +408,12 @@ def counter_call(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     ticket_number = field_int(data, "number", lo=0, hi=10**6)
     service = field_str(data, "service", max_len=20)
-    with hall_context(slug, *STAFF, write=True) as c:
-        t = ops.call_number(
+    return _counter_act(
+        slug,
+        number,
+        "call",
+        data,
+        lambda c: ops.call_number(
             c.session,
             c.hall,
             number,
@@ -341,8 +421,8 @@ def counter_call(slug: str, number: int) -> ResponseReturnValue:
             ticket_number=ticket_number or 0,
             service_code=service or "",
             now=now(),
-        )
-        return jsonify({"ticket": _plain(c, t)})
+        ),
+    )
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/transfer")
@@ -350,8 +430,12 @@ def counter_transfer(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     service = field_str(data, "service", required=False, max_len=20)
     to_counter = field_int(data, "counter", required=False, lo=0, hi=10**6)
-    with hall_context(slug, *STAFF, write=True) as c:
-        t = ops.transfer(
+    return _counter_act(
+        slug,
+        number,
+        "transfer",
+        data,
+        lambda c: ops.transfer(
             c.session,
             c.hall,
             number,
@@ -359,8 +443,8 @@ def counter_transfer(slug: str, number: int) -> ResponseReturnValue:
             now=now(),
             to_service=service,
             to_counter=to_counter,
-        )
-        return jsonify({"ticket": _plain(c, t)})
+        ),
+    )
 
 
 # a ticket's public page data, reached by its unguessable code (no sign-in)

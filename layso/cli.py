@@ -145,6 +145,7 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
     if seed:
         print_demo(seed_demo(settings), base)
     app = create_app(settings)
+    start_housekeeping(app, settings.public_url or base)
     logger.info(
         "Layso serving on %s (%s, %s)",
         base,
@@ -161,6 +162,35 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
         **({"allow_unsafe_werkzeug": True} if settings.async_mode == "threading" else {}),
     )
     return 0
+
+
+HOUSEKEEPING_EVERY_S = 6 * 3600
+
+
+def start_housekeeping(app: Any, base_url: str) -> None:
+    from layso.hub import socketio
+
+    socketio.start_background_task(housekeeping, app, base_url)
+
+
+def housekeeping(app: Any, base_url: str) -> None:
+    """Background work of a running server: at start, finish the print jobs a crash left
+    pending; at start and every few hours, forget idempotency keys older than two days."""
+    from layso.hub import socketio
+    from layso.services import idempotency
+
+    database = app.extensions["layso.db"]
+    try:
+        app.extensions["layso.printer"].recover(base_url)
+    except Exception:
+        logger.exception("could not resume the print jobs left pending")
+    while True:
+        try:
+            with database.write() as s:
+                idempotency.purge(s, now=utcnow())
+        except Exception:
+            logger.exception("could not purge old idempotency keys")
+        socketio.sleep(HOUSEKEEPING_EVERY_S)
 
 
 def user_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -194,3 +194,17 @@ Conflict = _error(
     "Dữ liệu bị trùng hoặc xung đột.",
     "The change conflicts with existing data.",
 )
+BadIdempotencyKey = _error(
+    "BadIdempotencyKey",
+    400,
+    "bad_idempotency_key",
+    "Tiêu đề Idempotency-Key phải gồm 8 đến 100 ký tự ASCII in được (ví dụ một UUID).",
+    "The Idempotency-Key header must be 8 to 100 printable ASCII characters (e.g. a UUID).",
+)
+IdempotencyKeyReused = _error(
+    "IdempotencyKeyReused",
+    422,
+    "idempotency_key_reused",
+    "Mã Idempotency-Key này đã dùng cho một thao tác khác; mỗi lần bấm cần một mã mới.",
+    "This Idempotency-Key was used for another request; each tap or press needs a new key.",
+)

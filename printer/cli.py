@@ -16,6 +16,10 @@ STATE_TEXT = {
     "paper_out": ("hết giấy", "out of paper"),
     "offline": ("không kết nối được hoặc không trả lời", "unreachable or not answering"),
     "error": ("lỗi", "error"),
+    "unknown": (
+        "không trả lời yêu cầu trạng thái (vẫn có thể in)",
+        "does not answer status requests (may still print)",
+    ),
 }
 
 

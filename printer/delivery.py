@@ -7,9 +7,12 @@ on a kiosk PC's print agent.
 2. Print, with a short timeout (the URI's ``timeout``, 3 s by default); on failure try once
    more after a second.
 3. Report the printer's state: after a success, what the printer said before (``paper_low``
-   stays visible) or ``ok`` when it does not answer status requests (many printers print fine
-   but never answer DLE EOT); after a failure, what it says now, or ``error`` when it claims to
-   be fine.
+   stays visible, ``unknown`` for a network printer that never answers DLE EOT: many print
+   fine, but nobody can tell their paper), ``ok`` when it was unreachable before; after a
+   failure, what it says now, or ``error`` when it claims to be fine.
+
+A printer found silent is not asked again before each ticket for :data:`SILENT_RECHECK_S`
+(one status request costs its timeout): tickets then follow each other at printing speed.
 
 Plain Python, like the rest of :mod:`printer`: no Flask, no :mod:`layso`.
 """
@@ -32,6 +35,24 @@ logger = logging.getLogger(__name__)
 ATTEMPTS = 2
 RETRY_DELAY_S = 1.0
 PAPER_OUT = "paper out"
+SILENT_RECHECK_S = 300.0
+SILENT = "no answer to status requests"
+
+# printers (by URI) that did not answer a status request, until when not to ask them again
+_silent: dict[str, float] = {}
+
+
+def status_before(config: PrinterConfig, status: Callable[[PrinterConfig], str]) -> str:
+    """The printer's state before a ticket; a printer known to be silent is not asked again."""
+    until = _silent.get(config.uri)
+    if until is not None and time.monotonic() < until:
+        return "unknown"
+    state = status(config)
+    if state == "unknown":
+        _silent[config.uri] = time.monotonic() + SILENT_RECHECK_S
+    else:
+        _silent.pop(config.uri, None)
+    return state
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,7 @@ def deliver(
     status: Callable[[PrinterConfig], str] = query_status,
 ) -> Outcome:
     """Print ``view`` on ``config``'s printer; never raises for the printer's sake."""
-    before = status(config)
+    before = status_before(config, status)
     if before == "paper_out":
         logger.warning(
             "printer %s is out of paper: ticket %s not sent", config.uri, view.display_number
@@ -86,12 +107,14 @@ def deliver(
             sleep(retry_delay_s)
     if error is None:
         return Outcome(
-            ok=True, state=before if before in ("ok", "paper_low") else "ok", attempts=tries
+            ok=True,
+            state=before if before in ("ok", "paper_low", "unknown") else "ok",
+            attempts=tries,
         )
     after = status(config)
     return Outcome(
         ok=False,
-        state="error" if after in ("ok", "paper_low") else after,
+        state="error" if after in ("ok", "paper_low", "unknown") else after,
         error=error,
         attempts=tries,
     )

@@ -52,7 +52,11 @@ logger = logging.getLogger(__name__)
 
 SCHEMES = ("preview", "tcp", "usb", "serial", "file", "none")
 #: What :func:`query_status` answers (the ``printer.status`` event's ``state``).
-STATUSES = ("ok", "paper_low", "paper_out", "offline", "error")
+#: ``unknown``: a network printer that takes bytes but never answers a status request.
+STATUSES = ("ok", "paper_low", "paper_out", "offline", "error", "unknown")
+#: A status request waits at most this long for each reply (a printer that answers does so in
+#: milliseconds); the URI's ``timeout`` still bounds connecting and printing.
+STATUS_TIMEOUT_S = 1.0
 DEFAULT_PORT = 9100
 DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_BAUDRATE = 9600
@@ -652,11 +656,15 @@ def _ask(link: _Link, request: bytes, timeout: float) -> bytes:
 
 
 def query_status(config: PrinterConfig) -> str:
-    """Ask the printer its state: ``ok``, ``paper_low``, ``paper_out``, ``offline`` or ``error``.
+    """Ask the printer its state: ``ok``, ``paper_low``, ``paper_out``, ``offline``, ``error`` or
+    ``unknown``.
 
     tcp, serial, file and usb send DLE EOT 1 and DLE EOT 4 and read the replies
-    (:func:`interpret_status`). Unreachable, refused, unplugged or silent within the timeout is
-    ``offline``; a malformed reply, no permission or a missing library is ``error``. A regular
+    (:func:`interpret_status`), waiting at most :data:`STATUS_TIMEOUT_S` (or the URI's shorter
+    ``timeout``) for each. Unreachable, refused, unplugged or silent within that time is
+    ``offline``, except a network printer that accepted the connection but never answers:
+    ``unknown`` (it may print fine; nobody can tell its paper from here); a malformed reply, no
+    permission or a missing library is ``error``. A regular
     file (a capture, no printer to answer) is ``ok`` if writable. preview and none are ``ok``.
     Never raises for a printer's sake.
     """
@@ -675,13 +683,12 @@ def query_status(config: PrinterConfig) -> str:
     except OSError as exc:
         logger.info("printer %s unreachable: %s", config.uri, exc)
         return "offline"
+    wait = min(config.timeout, STATUS_TIMEOUT_S)
     try:
-        replies = [
-            _ask(link, request, config.timeout) for request in (STATUS_PRINTER, STATUS_PAPER)
-        ]
+        replies = [_ask(link, request, wait) for request in (STATUS_PRINTER, STATUS_PAPER)]
     except _NoReply:
-        logger.info("printer %s: no status reply within %g s", config.uri, config.timeout)
-        return "offline"
+        logger.info("printer %s: no status reply within %g s", config.uri, wait)
+        return "unknown" if config.kind == "tcp" else "offline"
     except OSError as exc:
         logger.info("printer %s: status request failed: %s", config.uri, exc)
         return "offline"

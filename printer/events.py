@@ -76,6 +76,21 @@ def _state(data: Any) -> tuple[str, str | None]:
 _REFUSED = {"ok": False, "error": "not a print agent"}
 
 
+def _malformed(data: Any) -> dict[str, Any] | None:
+    """A refusal for a message that is not an object or names an unknown printer state."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        return {"ok": False, "error": "expected an object"}
+    state = data.get("printer")
+    if state is not None and (not isinstance(state, str) or state not in STATUSES):
+        return {"ok": False, "error": f"printer must be one of {', '.join(STATUSES)}"}
+    detail = data.get("detail")
+    if detail is not None and not isinstance(detail, str):
+        return {"ok": False, "error": "detail must be text"}
+    return None
+
+
 @socketio.on("print.hello", namespace=NAMESPACE)
 def hello(data: Any = None) -> dict[str, Any]:
     """Sent by a print agent after each connect: its printer's state; answered with its jobs."""
@@ -83,6 +98,9 @@ def hello(data: Any = None) -> dict[str, Any]:
     if sender is None:
         return _REFUSED
     slug, agent_id = sender
+    refusal = _malformed(data)
+    if refusal is not None:
+        return refusal
     state, detail = _state(data)
     _connected[request.sid] = sender  # type: ignore[attr-defined]
     jobs = _service().agent_ready(slug, agent_id, state, detail)
@@ -98,6 +116,9 @@ def status(data: Any = None) -> dict[str, Any]:
     sender = _sender()
     if sender is None:
         return _REFUSED
+    refusal = _malformed(data)
+    if refusal is not None:
+        return refusal
     state, detail = _state(data)
     _service().agent_state(*sender, state, detail)
     return {"ok": True}
@@ -112,10 +133,17 @@ def result(data: Any = None) -> dict[str, Any]:
     slug, agent_id = sender
     if not isinstance(data, dict) or not isinstance(data.get("ok"), bool):
         return {"ok": False, "error": "expected {ticket, job, ok, printer}"}
+    refusal = _malformed(data)
+    if refusal is not None:
+        return refusal
     job_id = data.get("job")
     ticket_id = data.get("ticket")
-    if not isinstance(job_id, int) or isinstance(job_id, bool):
-        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+    if job_id is not None and not _is_id(job_id):
+        return {"ok": False, "error": "job must be a positive integer id"}
+    if ticket_id is not None and not _is_id(ticket_id):
+        return {"ok": False, "error": "ticket must be a positive integer id"}
+    if job_id is None:
+        if ticket_id is None:
             return {"ok": False, "error": "expected a job or ticket id"}
         job_id = _oldest_pending_job(agent_id, ticket_id)
         if job_id is None:
@@ -123,19 +151,29 @@ def result(data: Any = None) -> dict[str, Any]:
     state, detail = _state(data)
     error = data.get("error")
     error = error[:200] if isinstance(error, str) and error else detail
+    attempts = data.get("attempts")
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or not 0 <= attempts <= 100:
+        attempts = 1
     outcome = _service().finish(
         slug,
         job_id,
         ok=data["ok"],
         state=state,
         error=error,
-        attempts=data.get("attempts") if isinstance(data.get("attempts"), int) else 1,
+        attempts=attempts,
         state_device=agent_id,
         agent_id=agent_id,
     )
     if outcome == "unknown":
         return {"ok": False, "error": "unknown job", "job": job_id}
     return {"ok": True, "job": job_id, "state": outcome}
+
+
+MAX_ID = 2**63 - 1  # a database id (BIGINT); larger numbers cannot name a row
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _oldest_pending_job(agent_id: int, ticket_id: int) -> int | None:

@@ -30,7 +30,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,10 +55,18 @@ from layso.models import (
     TicketStatus,
 )
 from layso.services.accounts import audit
-from layso.services.common import estimate_wait_s, get_hall, get_ticket, record, ticket_dict, tz
+from layso.services.common import (
+    business_date,
+    estimate_wait_s,
+    get_hall,
+    get_ticket,
+    record,
+    ticket_dict,
+    tz,
+)
 from layso.services.tickets import tickets_ahead
 from layso.web import hall_context, now
-from printer.delivery import Outcome, deliver, view_to_dict
+from printer.delivery import SILENT, Outcome, deliver, view_to_dict
 from printer.driver import PrinterConfig, parse_printer_uri, query_status
 from printer.ticket import TicketView
 
@@ -68,6 +76,9 @@ FALLBACK_PUBLIC_URL = "http://127.0.0.1:5000"
 AGENT_OFFLINE = "print agent not connected"
 STATUS_POLL_S = 60.0
 REPRINTERS = (Role.CLERK.value, Role.MANAGER.value, Role.ADMIN.value)
+# on start, a ticket still waiting for its print is printed if it is this fresh, else failed
+RESUME_WITHIN_S = 300.0
+RESTARTED = "server restarted before this ticket was printed"
 
 
 @dataclass(frozen=True)
@@ -307,7 +318,7 @@ class PrintService:
                 socketio.sleep(self.watch_every_s)
                 state = query_status(self.config)
                 self._record_server_printer(state)
-                if state in ("ok", "paper_low"):
+                if state in ("ok", "paper_low", "unknown"):
                     return
         except Exception:
             logger.exception("watching the printer %s failed", self.config.uri)
@@ -343,6 +354,118 @@ class PrintService:
                 detail = None if state in ("ok", "paper_low") else kiosk.printer_detail
                 self.set_printer_state(s, hall, kiosk, state, detail, at=at)
 
+    # --- after a crash ------------------------------------------------------------------------
+
+    def recover(self, base_url: str | None = None) -> dict[str, int]:
+        """On start: no kiosk ticket stays ``print_state=pending`` (after ``kill -9``).
+
+        A ticket with no print job yet (the process died between its commit and its job) gets
+        its job now; a job for the server's printer still pending (the process died while it
+        waited or printed) is printed again. Both only when issued less than
+        :data:`RESUME_WITHIN_S` ago on today's business day; older ones are marked failed and
+        their kiosk hears ``print.failed`` (a clerk can reprint). A print agent's pending jobs
+        are its own: it gets them again on its next ``print.hello`` (every reconnect, so also
+        after this restart) and its journal prints each once. Returns counts, for the log.
+        """
+        at = self.now()
+        base = base_url or self.base_url()
+        plans: list[Plan] = []
+        counts = {"resumed": 0, "failed": 0, "agent": 0}
+        with self.db.write() as s:
+            for slug in list(s.scalars(sa.select(Hall.slug))):
+                hall = get_hall(s, slug, lock=True)
+                today = business_date(hall, at)
+                handled: set[int] = set()
+
+                def fresh(ticket: Ticket, since: datetime, today: date = today) -> bool:
+                    age = (at - since).total_seconds()
+                    return ticket.business_date == today and age <= RESUME_WITHIN_S
+
+                tickets = s.scalars(
+                    sa.select(Ticket)
+                    .where(Ticket.hall_id == hall.id, Ticket.print_state == "pending")
+                    .order_by(Ticket.id)
+                ).all()
+                for ticket in tickets:
+                    has_job = s.scalar(
+                        sa.select(PrintJob.id).where(
+                            PrintJob.ticket_id == ticket.id, PrintJob.reprint.is_(False)
+                        )
+                    )
+                    if has_job is not None:
+                        continue
+                    if fresh(ticket, ticket.issued_at):
+                        plan = self.create_job(s, hall, ticket, base_url=base, reprint=False)
+                        if plan is None:
+                            ticket.print_state = "none"
+                            continue
+                        handled.add(plan.job_id)
+                        if plan.route == "server":
+                            plans.append(plan)
+                            counts["resumed"] += 1
+                        else:
+                            counts["agent"] += 1
+                    else:
+                        job = PrintJob(
+                            hall_id=hall.id,
+                            ticket_id=ticket.id,
+                            reprint=False,
+                            state="pending",
+                            attempts=0,
+                            created_at=at,
+                        )
+                        s.add(job)
+                        s.flush()
+                        handled.add(job.id)
+                        self._fail(s, hall, ticket, job, at=at)
+                        counts["failed"] += 1
+                jobs = s.scalars(
+                    sa.select(PrintJob)
+                    .where(PrintJob.hall_id == hall.id, PrintJob.state == "pending")
+                    .order_by(PrintJob.id)
+                ).all()
+                for job in jobs:
+                    ticket = s.get(Ticket, job.ticket_id)
+                    if job.id in handled or ticket is None:
+                        continue
+                    if job.device_id is not None:
+                        counts["agent"] += 1  # re-sent on the agent's next hello
+                        continue
+                    kiosk = s.get(Device, ticket.device_id) if ticket.device_id else None
+                    if fresh(ticket, job.created_at) and self.config.kind != "none":
+                        view = ticket_view(s, hall, ticket, base, reprint=job.reprint, at=at)
+                        plans.append(
+                            Plan(hall.slug, job.id, ticket.id, "server", view,
+                                 kiosk.id if kiosk else None)
+                        )  # fmt: skip
+                        counts["resumed"] += 1
+                    else:
+                        self._fail(s, hall, ticket, job, at=at)
+                        counts["failed"] += 1
+        for plan in plans:
+            self.spawn(self.print_on_server, plan)
+        if any(counts.values()):
+            logger.warning(
+                "after the restart: %(resumed)d tickets printed again, %(failed)d marked failed, "
+                "%(agent)d left to their print agents",
+                counts,
+            )
+        return counts
+
+    def _fail(
+        self, session: Session, hall: Hall, ticket: Ticket, job: PrintJob, *, at: datetime
+    ) -> None:
+        """Mark a job that will not be printed failed, and tell the kiosk."""
+        job.state, job.error = "failed", RESTARTED
+        if ticket.print_state != "printed":
+            ticket.print_state = "failed"
+        if not job.reprint:
+            kiosk = session.get(Device, ticket.device_id) if ticket.device_id else None
+            state = (kiosk.printer_state if kiosk else None) or "error"
+            self._tell_kiosk(
+                session, hall, ticket, job, ok=False, state=state, error=RESTARTED, at=at
+            )
+
     # --- outcomes ---------------------------------------------------------------------------
 
     def finish(
@@ -370,11 +493,12 @@ class PrintService:
                 return "unknown"
             if agent_id is not None and job.device_id != agent_id:
                 return "unknown"
+            if job.state == "done" or (job.state == "failed" and not ok):
+                return "duplicate"  # a repeated answer: no count, no state, no message
             device = s.get(Device, state_device) if state_device is not None else None
             if device is not None and device.hall_id == hall.id:
-                self.set_printer_state(s, hall, device, state, None if ok else error, at=at)
-            if job.state == "done" or (job.state == "failed" and not ok):
-                return "duplicate"
+                detail = SILENT if state == "unknown" else None if ok else error
+                self.set_printer_state(s, hall, device, state, detail, at=at)
             ticket = s.get(Ticket, job.ticket_id)
             assert ticket is not None  # the job cascades with its ticket
             job.attempts += max(0, attempts)

@@ -40,6 +40,7 @@
     if (token && !(opts && opts.session)) headers["Authorization"] = "Bearer " + token;
     if (method !== "GET") headers["X-CSRF-Token"] = csrf();
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (opts && opts.key) headers["Idempotency-Key"] = opts.key;
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), (opts && opts.timeout) || 8000);
     try {
@@ -153,6 +154,20 @@
     return lang === "en" ? `~${m} min` : `~${m} phút`;
   }
 
+  /* a random UUID v4 for Idempotency-Key (one per tap or press); crypto.randomUUID exists only
+     on https and localhost, getRandomValues everywhere */
+  function uuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      try { return window.crypto.randomUUID(); } catch (e) { /* not a secure context */ }
+    }
+    const b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
   window.Layso = {
     init(opts) {
       token = (opts && opts.device) ? deviceToken() : null;
@@ -161,6 +176,6 @@
     get token() { return token; },
     setLang(l) { lang = l === "en" ? "en" : "vi"; },
     get lang() { return lang; },
-    api, whoami, connect, fmtWait, params,
+    api, whoami, connect, fmtWait, params, uuid,
   };
 })();

@@ -99,9 +99,17 @@
     setTimeout(() => { window.location.href = $("expired-link").getAttribute("href"); }, 4000);
   }
 
+  // counter actions whose repeat the server answers once (Idempotency-Key)
+  const ONCE = /\/counters\/\d+\/(next|recall|start|finish|no-show|hold|unhold|call|transfer)$/;
+
   // every call goes through here: one at a time, 401 → sign in again
   async function call(method, path, body) {
-    const r = await Layso.api(method, path, body);
+    // one Idempotency-Key per press: a retry after a lost answer never acts twice
+    const key = method === "POST" ? Layso.uuid() : undefined;
+    let r = await Layso.api(method, path, body, {key});
+    if (r.status === 0 && ONCE.test(path)) {
+      r = await Layso.api(method, path, body, {key});  // the server answers a repeat once
+    }
     if (r.status === 401) showExpired();
     return r;
   }

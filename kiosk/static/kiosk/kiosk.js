@@ -255,13 +255,15 @@
     if (!s || !tappable(s)) return;
     st.busy = true;
     st.lastRequest = {service: code, priority: st.prio};
+    st.tapKey = Layso.uuid();   // one key per tap, kept across "Thử lại": never two tickets
     show("busy");
     await issue();
   }
 
   async function issue() {
     const req = st.lastRequest;
-    const r = await Layso.api("POST", `/halls/${st.hall}/tickets`, req, {timeout: 10000});
+    const r = await Layso.api("POST", `/halls/${st.hall}/tickets`, req,
+                              {timeout: 10000, key: st.tapKey});
     if (r.ok && r.body) {
       st.prio = null;
       showTicket(r.body.ticket || r.body);

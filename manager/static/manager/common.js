@@ -78,7 +78,7 @@
   const PRINTER_STATES = {
     ok: ["Bình thường", "OK"], paper_low: ["Sắp hết giấy", "Paper low"],
     paper_out: ["Hết giấy", "Paper out"], offline: ["Mất kết nối", "Offline"],
-    error: ["Lỗi", "Error"],
+    error: ["Lỗi", "Error"], unknown: ["Không rõ trạng thái", "Status unknown"],
   };
   const POLICIES = {
     strict: ["Ưu tiên tuyệt đối", "Strict: priority always first"],

@@ -20,6 +20,15 @@ T = {
     "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
 }
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "one key per tap or press (a UUID), kept across its retries: the same key "
+    "again replays the first answer (200, header Idempotent-Replayed: true) and changes nothing; "
+    "the same key for another action, body or device is refused (422); keys are kept 2 days",
+    "schema": {"type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[!-~]+$"},
+}
 ERROR = {"$ref": "#/components/schemas/Error"}
 TICKET = {"$ref": "#/components/schemas/Ticket"}
 
@@ -38,6 +47,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         403: "not allowed for this principal",
         404: "unknown hall, area, counter or ticket",
         409: "the state forbids it",
+        422: "the Idempotency-Key was used for another request",
         429: "rate limited",
     }
     return {str(c): _resp(str(c), text[c], ERROR) for c in codes}
@@ -84,9 +94,14 @@ def _counter_action(summary: str, body: dict[str, Any] | None = None) -> dict[st
         "post": _op(
             summary,
             CLERK,
-            [H, C],
-            ("200", "the counter's ticket", TICKET_RESULT),
+            [H, C, IDEMPOTENCY_KEY],
+            (
+                "200",
+                "the counter's ticket (also the replay of a repeated Idempotency-Key)",
+                TICKET_RESULT,
+            ),
             *COUNTER_ERRS,
+            422,
             body=body,
         )
     }
@@ -156,13 +171,14 @@ def openapi_document() -> dict[str, Any]:
             "post": _op(
                 "Issue the next ticket of an area",
                 "kiosk, clerk, manager",
-                [H],
+                [H, IDEMPOTENCY_KEY],
                 ("201", "the new ticket", _obj({"ticket": TICKET})),
                 400,
                 401,
                 403,
                 404,
                 409,
+                422,
                 429,
                 body=_obj(
                     {
@@ -385,6 +401,11 @@ def openapi_document() -> dict[str, Any]:
             )
         },
     }
+    paths["/halls/{hall}/tickets"]["post"]["responses"]["200"] = _resp(
+        "200",
+        "the same ticket again, for a repeated Idempotency-Key (Idempotent-Replayed: true)",
+        _obj({"ticket": TICKET}),
+    )
     paths.update(role_paths())
     return {
         "openapi": "3.1.0",

@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from display import bp
 from layso import errors
-from layso.models import Device
+from layso.limits import rate_limit
+from layso.models import Device, Hall, Ticket
 from layso.openapi import H, _obj, _op
-from layso.services.common import get_counter
+from layso.services.common import business_date, get_counter
 from layso.voice import DEFAULT_TEMPLATE_VI, CallAnnouncer
-from layso.web import hall_context
+from layso.web import hall_context, now
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +33,15 @@ NUMBER_MAX = 10
 COUNTER_RE = re.compile(r"[0-9]{1,4}")
 SERVICE_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 FILTER_MAX = 100
+CALLED_WITHIN = timedelta(hours=12)  # a ticket called this recently may still be announced
 
 
 def init_app(app: Flask) -> None:
     """One announcer per app: its WAVs are cached under the instance folder."""
-    app.extensions[VOICE_KEY] = CallAnnouncer(Path(app.instance_path) / "voice-cache")
+    app.extensions[VOICE_KEY] = CallAnnouncer(
+        Path(app.instance_path) / "voice-cache",
+        max_bytes=app.config.get("LAYSO_VOICE_CACHE_BYTES") or 50 * 1024 * 1024,
+    )
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -119,12 +127,32 @@ def _voice_lang(voice: str) -> str:
     return "en" if voice.lower().split("-")[0] == "en" else "vi"
 
 
+def _ticket_exists(s: Session, hall: Hall, number: str) -> bool:
+    """A ticket with this display number was issued today, or called in the last CALLED_WITHIN."""
+    at = now()
+    stmt = (
+        sa.select(Ticket.id)
+        .where(Ticket.hall_id == hall.id, Ticket.display_number == number)
+        .where(
+            sa.or_(
+                Ticket.business_date == business_date(hall, at),
+                Ticket.called_at >= at - CALLED_WITHIN,
+            )
+        )
+        .limit(1)
+    )
+    return s.scalar(stmt) is not None
+
+
 @bp.get("/api/v1/halls/<slug>/audio/call.wav")
 def call_audio(slug: str) -> ResponseReturnValue:
     """Chime + the hall's call sentence for one ticket and counter, as a WAV."""
     number, counter = parse_call(_arg("number"), _arg("counter"))
     with hall_context(slug) as c:
         get_counter(c.session, c.hall, counter)  # only real counters: bounds the voice cache
+        if not _ticket_exists(c.session, c.hall, number):  # only real tickets: bounds it too
+            raise errors.UnknownTicket()
+        rate_limit("audio", f"{c.principal.kind}:{c.principal.id}")
         template = c.hall.voice_template or DEFAULT_TEMPLATE_VI
         voice = c.hall.voice_lang or "vi"
     # speak outside the transaction: espeak-ng is a subprocess

@@ -24,11 +24,13 @@ from layso.web import (
     hall_context,
     json_body,
     now,
+    query_int,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 ANY = ()  # any device or user of the hall
+MAX_SEQ = 2**53  # the largest event seq a client may ask to replay after
 STAFF = (Role.CLERK.value, Role.MANAGER.value, Role.ADMIN.value)
 ISSUERS = (DeviceKind.KIOSK.value, *STAFF)
 MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
@@ -254,17 +256,12 @@ def hall_state(slug: str) -> ResponseReturnValue:
 
 @bp.get("/halls/<slug>/events")
 def events(slug: str) -> ResponseReturnValue:
-    raw = request.args.get("after", "0")
-    if not raw.isdigit() or len(raw) > 18:
-        raise errors.BadRequest(
-            vi="'after' phải là số thứ tự sự kiện (số nguyên ≥ 0).",
-            en="'after' must be an event seq (a whole number ≥ 0).",
-        )
+    after = query_int("after", 0, 0, MAX_SEQ) or 0
     with hall_context(slug, *ANY) as c:
         from layso.hub import audiences_for
 
         aud = audiences_for(c.session, c.hall, c.principal)
-        items = state_ops.events_after(c.session, c.hall, int(raw), aud)
+        items = state_ops.events_after(c.session, c.hall, after, aud)
         return jsonify(
             {
                 "events": items,

@@ -41,6 +41,8 @@ def create_app(
         LAYSO_RATE_ISSUE=settings.issue_rate_per_minute,
         LAYSO_RATE_LOGIN=settings.login_rate_per_minute,
         LAYSO_RATE_SUGGEST=10,
+        LAYSO_RATE_AUDIO=settings.audio_rate_per_minute,
+        LAYSO_VOICE_CACHE_BYTES=settings.voice_cache_mb * 1024 * 1024,
         LAYSO_SETTINGS=settings,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 
 def _database(settings: Settings) -> Database:
-    db = Database(settings.database_url)
+    # a command line may wait longer than a kiosk for a backup or another writer to finish
+    db = Database(settings.database_url, lock_wait=30.0)
     upgrade(db)
     db.on_commit = external_emitter(settings.redis_url)
     return db
@@ -135,7 +136,6 @@ def ensure_port_free(host: str, port: int) -> None:
 
 def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
     from layso.app import create_app
-    from layso.hub import socketio
 
     ensure_port_free(host, port)
     db = Database(settings.database_url)
@@ -152,15 +152,9 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
         settings.async_mode,
         "SQLite" if settings.is_sqlite else "PostgreSQL",
     )
-    socketio.run(
-        app,
-        host=host,
-        port=port,
-        log_output=False,
-        use_reloader=False,
-        debug=False,
-        **({"allow_unsafe_werkzeug": True} if settings.async_mode == "threading" else {}),
-    )
+    from layso import serving
+
+    serving.serve(app, settings, host=host, port=port)
     return 0
 
 

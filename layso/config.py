@@ -33,6 +33,9 @@ class Settings:
     public_url: str = ""
     issue_rate_per_minute: int = 30
     login_rate_per_minute: int = 10
+    # spoken-call WAVs one device may fetch per minute, and the disk their cache may fill
+    audio_rate_per_minute: int = 60
+    voice_cache_mb: int = 50
     testing: bool = False
 
     @classmethod
@@ -53,6 +56,8 @@ class Settings:
         for key, var in (
             ("issue_rate_per_minute", "LAYSO_ISSUE_RATE"),
             ("login_rate_per_minute", "LAYSO_LOGIN_RATE"),
+            ("audio_rate_per_minute", "LAYSO_AUDIO_RATE"),
+            ("voice_cache_mb", "LAYSO_VOICE_CACHE_MB"),
         ):
             if env.get(var):
                 try:
@@ -82,8 +87,15 @@ class Settings:
             ) from None
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError(f"LAYSO_REDIS_URL must start with redis://, got {self.redis_url!r}")
-        if self.issue_rate_per_minute < 1 or self.login_rate_per_minute < 1:
+        if (
+            min(self.issue_rate_per_minute, self.login_rate_per_minute, self.audio_rate_per_minute)
+            < 1
+        ):
             raise ConfigError("rate limits must be at least 1 per minute")
+        if not 1 <= self.voice_cache_mb <= 100_000:
+            raise ConfigError(
+                f"LAYSO_VOICE_CACHE_MB must be 1 to 100000 (megabytes), got {self.voice_cache_mb}"
+            )
         secret = self.secret_key or _instance_secret(instance)
         return replace(
             self, instance_path=instance, database_url=db_url, printer=printer, secret_key=secret

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -29,13 +31,44 @@ class PendingEvent:
     payload: dict[str, Any]
 
 
+# SQLite waits for a lock inside C, where a green server cannot switch to another client: every
+# wait there freezes the whole process. So the waits inside SQLite stay short, and the long wait
+# for the write lock (another process's transaction, a backup, sqlite3 in a shell) is a loop of
+# short tries with a green sleep between them, up to a deadline, then a clean 503.
+WRITE_BUSY_MS = 10  # one try at the write lock blocks the hub at most this long
+READ_BUSY_MS = 200  # WAL readers never wait for writers; only rare recovery or checkpoints
+LOCK_WAIT_S = 5.0  # a write waits this long for the lock in all, then answers 503
+MIGRATE_BUSY_MS = 30_000  # migrations run before serving: waiting there freezes no client
+
+
+def is_locked(e: BaseException) -> bool:
+    """Whether a database error is SQLite's 'database is locked' (SQLITE_BUSY)."""
+    orig = getattr(e, "orig", e)
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_BUSY or "database is locked" in str(orig)
+
+
+def lock_timeout_error(waited: float) -> sa.exc.OperationalError:
+    """The error of a write that did not get SQLite's write lock in time (answers 503)."""
+    return sa.exc.OperationalError(
+        "BEGIN IMMEDIATE",
+        None,
+        sqlite3.OperationalError(f"database is locked (waited {waited:.1f} s for the write lock)"),
+    )
+
+
 def _make_engine(url: str, *, immediate: bool = False) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     path = sa.engine.make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    busy_ms = WRITE_BUSY_MS if immediate else READ_BUSY_MS
+    engine = sa.create_engine(
+        url, connect_args={"timeout": busy_ms / 1000, "check_same_thread": False}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -45,7 +78,7 @@ def _make_engine(url: str, *, immediate: bool = False) -> sa.Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -59,8 +92,9 @@ def _make_engine(url: str, *, immediate: bool = False) -> sa.Engine:
 class Database:
     """One database: a reader and a writer session factory, and the after-commit hook."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_wait: float = LOCK_WAIT_S) -> None:
         self.url = url
+        self.lock_wait = lock_wait
         self.is_sqlite = url.startswith("sqlite")
         self.engine = _make_engine(url)
         self._write_engine = _make_engine(url, immediate=True) if self.is_sqlite else self.engine
@@ -80,12 +114,51 @@ class Database:
         finally:
             session.close()  # detaches without expiring; the pool rolls the connection back
 
+    def _acquire(self, deadline: float) -> None:
+        """This process's write lock, waited for greenly, up to the deadline."""
+        assert self._write_lock is not None
+        start = deadline - self.lock_wait
+        if not self._write_lock.acquire(timeout=max(deadline - time.monotonic(), 0.001)):
+            raise lock_timeout_error(time.monotonic() - start)
+
+    def _begin(self, session: Session, deadline: float) -> None:
+        """BEGIN IMMEDIATE with short tries and green sleeps between them, up to the deadline."""
+        pause = 0.005
+        start = deadline - self.lock_wait
+        while True:
+            try:
+                session.connection()  # the begin event says BEGIN IMMEDIATE
+                return
+            except sa.exc.OperationalError as e:
+                if not is_locked(e):
+                    raise
+                session.rollback()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    logger.warning(
+                        "gave up waiting %.1f s for SQLite's write lock (held by another process)",
+                        time.monotonic() - start,
+                    )
+                    raise lock_timeout_error(time.monotonic() - start) from e
+                time.sleep(min(pause, left))  # green under eventlet and gevent
+                pause = min(pause * 2, 0.05)
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: commit on success, roll back on error, then emit its events."""
-        with self._write_lock or nullcontext():
+        """One write transaction: commit on success, roll back on error, then emit its events.
+
+        On SQLite it waits at most `lock_wait` seconds in all for the write lock (this process's
+        writers first, then other processes), never inside SQLite; then it raises an
+        OperationalError, which the application answers with 503 and Retry-After.
+        """
+        deadline = time.monotonic() + self.lock_wait
+        if self._write_lock is not None:
+            self._acquire(deadline)
+        try:
             session = self._writer()
             try:
+                if self.is_sqlite:
+                    self._begin(session, deadline)
                 yield session
                 session.commit()
                 events: list[PendingEvent] = session.info.pop("layso.events", [])
@@ -94,6 +167,9 @@ class Database:
                 raise
             finally:
                 session.close()
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
         if events:
             try:
                 self.on_commit(events)
@@ -126,8 +202,14 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
     cfg = alembic_config(db)
     with db._write_lock or nullcontext(), db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        if db.is_sqlite:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATE_BUSY_MS}")
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+        finally:
+            if db.is_sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={READ_BUSY_MS}")
 
 
 def current_revision(db: Database) -> str | None:

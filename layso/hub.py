@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -15,7 +17,7 @@ from socketio import RedisManager
 from sqlalchemy.orm import Session
 
 from layso.db import Database, PendingEvent
-from layso.models import Counter, Hall, Role
+from layso.models import Counter, Device, Hall, Role, User, UserSession
 from layso.services.accounts import (
     Principal,
     principal_for_token,
@@ -23,8 +25,11 @@ from layso.services.accounts import (
     session_user,
 )
 from layso.services.state import REPLAY_LIMIT, events_after, hall_state, oldest_seq
+from layso.web import has_surrogate
 
 logger = logging.getLogger(__name__)
+
+MAX_SEQ = 2**53  # the largest `after` a screen may ask to replay from
 
 NAMESPACE = "/hall"
 socketio = SocketIO()
@@ -92,17 +97,24 @@ def _principal(s: Session, auth: dict[str, Any]) -> Principal | None:
         from layso.web import now
 
         return principal_for_token(s, token, now())
-    user = session_user(s, cookie.get("user_id"), cookie.get("pw"))
-    return principal_for_user(user, via_session=True) if user is not None else None
+    found = session_user(s, cookie.get("sid"))
+    return principal_for_user(found[0], session_id=found[1].id) if found is not None else None
 
 
 @socketio.on("connect", namespace=NAMESPACE)
 def connect(auth: Any = None) -> bool:
     """Sent by every screen as it joins: authenticate, join rooms, then snapshot or replay."""
     auth = auth if isinstance(auth, dict) else {}
-    slug, after = auth.get("hall"), auth.get("after")
-    if not isinstance(slug, str) or (
-        after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 0)
+    slug, after, token = auth.get("hall"), auth.get("after"), auth.get("token")
+    if (
+        not isinstance(slug, str)
+        or len(slug) > 40
+        or has_surrogate(slug)
+        or (isinstance(token, str) and (len(token) > 200 or has_surrogate(token)))
+        or (
+            after is not None
+            and (isinstance(after, bool) or not isinstance(after, int) or not 0 <= after <= MAX_SEQ)
+        )
     ):
         return False
     db: Database = current_app.extensions["layso.db"]
@@ -131,7 +143,108 @@ def connect(auth: Any = None) -> bool:
                 body = dict(item)
                 emit(body.pop("name"), body, ignore_queue=True)
     logger.debug("hub: %s %s joined %s (%s)", principal.kind, principal.name, slug, request.sid)
+    watch: AccessWatch | None = current_app.extensions.get("layso.access_watch")
+    if watch is not None:
+        watch.joined(request.sid, principal)
     return True
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def disconnect(*_reason: Any) -> None:
+    watch: AccessWatch | None = current_app.extensions.get("layso.access_watch")
+    if watch is not None:
+        watch.left(request.sid)
+
+
+class AccessWatch:
+    """Ends live /hall connections whose access has ended, within about WATCH_S.
+
+    A device revoked, a user disabled, a session signed out or ended by a new password: the
+    change is in the database, whichever process made it, so each server process looks, twice
+    a second while it has /hall clients, at the rows of its own clients (three queries by
+    primary key) and disconnects those whose access is gone. It runs only while there are
+    clients, so an idle process (or a test's app) keeps no task.
+    """
+
+    def __init__(self, server: Any, db: Database, interval: float = 0.5) -> None:
+        self.server = server
+        self.db = db
+        self.interval = interval
+        self.live: dict[str, Principal] = {}
+        self.lock = threading.Lock()
+        self.running = False
+
+    def joined(self, sid: str, principal: Principal) -> None:
+        with self.lock:
+            self.live[sid] = principal
+            start = not self.running
+            self.running = True
+        if start:
+            self.server.start_background_task(self.watch)
+
+    def left(self, sid: str) -> None:
+        with self.lock:
+            self.live.pop(sid, None)
+
+    def watch(self) -> None:
+        while True:
+            self.server.sleep(self.interval)
+            with self.lock:
+                if not self.live:
+                    self.running = False
+                    return
+                live = dict(self.live)
+            try:
+                gone = self.ended(live)
+            except Exception:  # a database hiccup: look again next time
+                logger.warning("hub: could not check live access this time", exc_info=True)
+                continue
+            for sid in gone:
+                self.left(sid)
+                logger.info("hub: access ended for %s %s", live[sid].kind, live[sid].name)
+                try:
+                    self.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+                except Exception:
+                    logger.warning("hub: could not disconnect %s", sid, exc_info=True)
+
+    def ended(self, live: dict[str, Principal]) -> list[str]:
+        """The sids whose device, user or session no longer lets them in."""
+        devices = {p.id for p in live.values() if p.kind == "device"}
+        users = {p.id for p in live.values() if p.kind == "user"}
+        sessions = {p.session_id for p in live.values() if p.session_id is not None}
+        ok_devices: set[int] = set()
+        ok_users: set[int] = set()
+        ok_sessions: set[int] = set()
+        with self.db.read() as s:
+            if devices:
+                ok_devices = set(
+                    s.scalars(
+                        sa.select(Device.id).where(
+                            Device.id.in_(devices), Device.revoked_at.is_(None)
+                        )
+                    )
+                )
+            if users:
+                ok_users = set(
+                    s.scalars(sa.select(User.id).where(User.id.in_(users), User.active.is_(True)))
+                )
+            if sessions:
+                ok_sessions = set(
+                    s.scalars(
+                        sa.select(UserSession.id).where(
+                            UserSession.id.in_(sessions), UserSession.ended_at.is_(None)
+                        )
+                    )
+                )
+        gone = []
+        for sid, p in live.items():
+            if p.kind == "device":
+                alive = p.id in ok_devices
+            else:
+                alive = p.id in ok_users and (p.session_id is None or p.session_id in ok_sessions)
+            if not alive:
+                gone.append(sid)
+        return gone
 
 
 QUEUE_CHANNEL = "flask-socketio"  # Flask-SocketIO's default: the CLI's emitter publishes there
@@ -196,7 +309,68 @@ class MessageQueue(RedisManager):  # type: ignore[misc]
         return result
 
 
-def init_app(app: Flask, db: Database, *, async_mode: str, message_queue: str | None) -> Hub:
+class JoinGuard:
+    """Drops engine.io connections that have not joined /hall within the grace.
+
+    A screen opens its engine.io connection and joins /hall a few milliseconds later. A socket
+    that never joins (a scanner, a broken client, a flood) would otherwise hold a connection
+    and a file until the ping timeout, or for ever if it answers pings.
+    """
+
+    def __init__(self, server: Any, grace: float) -> None:
+        self.server = server
+        self.grace = grace
+        self.deadlines: dict[str, float] = {}
+        self.sweeping = False
+        self.dropped = 0
+        self._on_eio_connect = server.eio.handlers["connect"]
+        server.eio.on("connect", self.eio_connect)
+
+    def eio_connect(self, eio_sid: str, environ: dict[str, Any], *args: Any) -> Any:
+        self.deadlines[eio_sid] = time.monotonic() + self.grace
+        if not self.sweeping:
+            self.sweeping = True
+            self.server.start_background_task(self.sweep)
+        return self._on_eio_connect(eio_sid, environ, *args)
+
+    def sweep(self) -> None:
+        while True:
+            self.server.sleep(min(1.0, self.grace / 2))
+            try:
+                self.drop_late(time.monotonic())
+            except Exception:  # the guard must outlive any one odd socket
+                logger.exception("hub: the join guard failed once")
+
+    def drop_late(self, now: float) -> None:
+        sockets = self.server.eio.sockets
+        manager = self.server.manager
+        late = []
+        for eio_sid, deadline in list(self.deadlines.items()):
+            if eio_sid not in sockets or manager.sid_from_eio_sid(eio_sid, NAMESPACE):
+                del self.deadlines[eio_sid]  # gone, or joined (or joining) /hall
+            elif now >= deadline:
+                del self.deadlines[eio_sid]
+                late.append(eio_sid)
+        for eio_sid in late:
+            self.server.eio.disconnect(eio_sid)
+        if late:
+            self.dropped += len(late)
+            logger.info(
+                "hub: dropped %d connections that did not join %s within %g s",
+                len(late),
+                NAMESPACE,
+                self.grace,
+            )
+
+
+def init_app(
+    app: Flask,
+    db: Database,
+    *,
+    async_mode: str,
+    message_queue: str | None,
+    join_timeout: float = 5.0,
+) -> Hub:
     kwargs: dict[str, Any] = {
         "async_mode": async_mode,
         "logger": False,
@@ -208,6 +382,8 @@ def init_app(app: Flask, db: Database, *, async_mode: str, message_queue: str | 
     # always explicit: the module-level SocketIO keeps options from an earlier init_app
     kwargs["client_manager"] = MessageQueue(message_queue) if message_queue else None
     socketio.init_app(app, **kwargs)
+    app.extensions["layso.join_guard"] = JoinGuard(socketio.server, join_timeout)
+    app.extensions["layso.access_watch"] = AccessWatch(socketio.server, db)
     if message_queue:
         queue: MessageQueue = kwargs["client_manager"]
         problem = queue.probe()

@@ -17,7 +17,7 @@ T = {
     "name": "id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
+    "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
 }
 
 IDEMPOTENCY_KEY = {
@@ -278,7 +278,7 @@ def openapi_document() -> dict[str, Any]:
                         "name": "after",
                         "in": "query",
                         "required": False,
-                        "schema": {"type": "integer", "minimum": 0},
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2**53},
                     },
                 ],
                 (

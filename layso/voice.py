@@ -533,8 +533,16 @@ class CallAnnouncer:
     call when it fails.
     """
 
-    def __init__(self, cache_dir: Path, engine: SpeechEngine | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        engine: SpeechEngine | None = None,
+        *,
+        max_bytes: int | None = None,
+    ) -> None:
         self.cache_dir = Path(cache_dir)
+        # the cache's total size bound: past it the least recently used WAVs are removed
+        self.max_bytes = max_bytes
         self.engine: SpeechEngine = engine if engine is not None else EspeakEngine()
         self._warned_unavailable = False
         self._chimes: dict[int, array] = {}  # rate → chime samples, computed once per instance
@@ -567,6 +575,10 @@ class CallAnnouncer:
             log.warning("voice cache %s unreadable: %s", path, exc)
             cached = b""
         if cached[:4] == b"RIFF":
+            try:
+                os.utime(path)  # recently used: the last to be evicted
+            except OSError:
+                pass
             return cached
 
         if not self.engine.available():
@@ -627,6 +639,43 @@ class CallAnnouncer:
                     os.unlink(tmp)
                 except OSError:
                     pass
+        if self.max_bytes is not None:
+            self.evict(self.max_bytes, keep=path)
+
+    def evict(self, max_bytes: int, *, keep: Path | None = None) -> int:
+        """Remove the least recently used WAVs until the cache holds at most ``max_bytes``.
+
+        Recency is the file's mtime, refreshed on every cache hit. ``keep`` (the file just
+        written) goes last. Returns the number of bytes removed.
+        """
+        entries: list[tuple[float, int, Path]] = []
+        try:
+            for entry in os.scandir(self.cache_dir):
+                if entry.name.endswith(".wav") and not entry.name.startswith(".tmp-"):
+                    try:
+                        st = entry.stat()
+                    except OSError:
+                        continue
+                    used = math.inf if entry.path == str(keep) else st.st_mtime
+                    entries.append((used, st.st_size, Path(entry.path)))
+        except OSError as exc:
+            log.warning("voice cache %s not listed: %s", self.cache_dir, exc)
+            return 0
+        total = sum(size for _, size, _ in entries)
+        removed = 0
+        for _, size, path in sorted(entries, key=lambda e: e[0]):
+            if total <= max_bytes:
+                break
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("voice cache %s not removed: %s", path, exc)
+                continue
+            total -= size
+            removed += size
+        return removed
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import json
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from layso import errors
 from layso.db import Database
@@ -25,6 +29,97 @@ from layso.services.accounts import (
 from layso.services.common import get_hall
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# Bounds on what a request may carry (see README "Security and limits").
+MAX_JSON_DEPTH = 32  # a request body nests objects/arrays at most this deep
+MAX_PATH_INT = 2**31 - 1  # an integer in a URL path (ids, counter numbers)
+MAX_QUERY_DIGITS = 18  # an integer in a query string: ASCII digits only, below 10**18
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ASCII_INT = re.compile("[0-9]+")
+
+
+def has_surrogate(text: str) -> bool:
+    """True when `text` holds a lone UTF-16 surrogate (JSON "\\ud800"): not encodable as UTF-8."""
+    return _SURROGATE.search(text) is not None
+
+
+def _refuse_surrogates() -> errors.LaysoError:
+    return errors.BadRequest(
+        "surrogate",
+        vi="Nội dung chứa ký tự không hợp lệ (nửa cặp UTF-16).",
+        en="The body holds an invalid character (a lone UTF-16 surrogate).",
+    )
+
+
+def check_decoded(data: Any) -> Any:
+    """Refuse decoded JSON nested deeper than MAX_JSON_DEPTH or holding a lone surrogate."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if has_surrogate(value):
+                raise _refuse_surrogates()
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise _too_deep()
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and has_surrogate(key):
+                    raise _refuse_surrogates()
+                stack.append((item, depth + 1))
+    return data
+
+
+def _too_deep() -> errors.LaysoError:
+    return errors.BadRequest(
+        "depth",
+        vi=f"Nội dung JSON lồng nhau quá sâu (tối đa {MAX_JSON_DEPTH} cấp).",
+        en=f"The JSON body is nested too deep (at most {MAX_JSON_DEPTH} levels).",
+    )
+
+
+def safe_json_loads(text: str | bytes, **kwargs: Any) -> Any:
+    """json.loads that refuses (400) deep nesting and lone surrogates instead of crashing later."""
+    try:
+        data = json.loads(text, **kwargs)
+    except RecursionError:
+        raise _too_deep() from None
+    return check_decoded(data)
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Every request body Flask decodes goes through safe_json_loads."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return safe_json_loads(s, **kwargs)
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in a route: ASCII digits only and at most MAX_PATH_INT, else a plain 404."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_PATH_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def parse_int(raw: str, name: str, lo: int = 0, hi: int = 10**9) -> int:
+    """A whole number written in ASCII digits (no sign, no '²' or '٣') within [lo, hi]."""
+    if len(raw) > MAX_QUERY_DIGITS or not _ASCII_INT.fullmatch(raw) or not lo <= int(raw) <= hi:
+        raise errors.BadRequest(
+            vi=f"'{name}' phải là số nguyên từ {lo} đến {hi}.",
+            en=f"'{name}' must be a whole number from {lo} to {hi}.",
+        )
+    return int(raw)
+
+
+def query_int(name: str, default: int | None, lo: int = 0, hi: int = 10**9) -> int | None:
+    """An integer query parameter through parse_int; absent or empty gives `default`."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    return parse_int(raw, name, lo, hi)
 
 
 def db() -> Database:
@@ -84,16 +179,19 @@ def load_principal(s: Session) -> Principal | None:
         if principal is None:
             raise errors.Unauthorized()
         return principal
-    user_id = session.get("user_id")
-    if user_id is None:
+    sid = session.get("sid")
+    if sid is None:
+        if "user_id" in session:  # a cookie of the older kind (with a password-hash stamp)
+            session.clear()
         return None
-    user = session_user(s, user_id, session.get("pw"))
-    if user is None:
+    found = session_user(s, sid)  # the server-side row: signed out, disabled or reset is over
+    if found is None:
         session.clear()
         return None
+    user, row = found
     if request.method not in SAFE_METHODS:
         check_csrf()
-    return principal_for_user(user, via_session=True)
+    return principal_for_user(user, session_id=row.id)
 
 
 @dataclass
@@ -177,5 +275,17 @@ def field_int(
     return value
 
 
+def _check_json_body() -> None:
+    """Decode any JSON body up front, so deep nesting or a surrogate is refused on every route."""
+    if request.is_json:
+        request.get_json(silent=True)  # malformed JSON is left to the route (json_body)
+
+
 def init_app(app: Flask) -> None:
+    """Call before registering blueprints: routes bind `<int:...>` to BoundedInt."""
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.url_map.converters["int"] = BoundedInt
+    provider = SafeJSONProvider(app)
+    provider.ensure_ascii = getattr(app.json, "ensure_ascii", True)
+    app.json = provider
+    app.before_request(_check_json_body)

@@ -11,13 +11,14 @@ from flask.typing import ResponseReturnValue
 from layso import errors
 from layso.models import Role, User
 from layso.openapi import H, _obj, _op
-from layso.web import Context, hall_context, json_body, now
+from layso.web import Context, hall_context, json_body, now, query_int
 from manager import configure, reports
 
 api = Blueprint("manager_api", __name__, url_prefix="/api/v1")
 
 MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
 MAX_DAYS = 366
+MIN_YEAR, MAX_YEAR = 2000, 2100  # report dates outside these years are refused (400)
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 FORMATS = ("json", "csv", "xlsx")
@@ -33,13 +34,19 @@ def _date(name: str, default: date) -> date:
     if raw is None or raw == "":
         return default
     try:
-        if len(raw) != 10:
+        if len(raw) != 10 or not raw.isascii():
             raise ValueError
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise _bad(
             f"'{name}' phải là ngày dạng YYYY-MM-DD.", f"'{name}' must be a date YYYY-MM-DD."
         ) from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise _bad(
+            f"'{name}' phải là ngày trong các năm {MIN_YEAR}–{MAX_YEAR}.",
+            f"'{name}' must be a date in the years {MIN_YEAR}–{MAX_YEAR}.",
+        )
+    return day
 
 
 def date_range(c: Context) -> tuple[date, date]:
@@ -58,15 +65,7 @@ def date_range(c: Context) -> tuple[date, date]:
 
 
 def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or len(raw) > 9 or not lo <= int(raw) <= hi:
-        raise _bad(
-            f"'{name}' phải là số nguyên từ {lo} đến {hi}.",
-            f"'{name}' must be a whole number from {lo} to {hi}.",
-        )
-    return int(raw)
+    return query_int(name, default, lo, hi)
 
 
 def _filters() -> reports.Filters:
@@ -232,7 +231,13 @@ def config_user_password(slug: str, username: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
         u = configure.reset_password(
-            c.session, c.hall, username, data.get("password"), user=_actor(c), now=now()
+            c.session,
+            c.hall,
+            username,
+            data.get("password"),
+            user=_actor(c),
+            now=now(),
+            keep_session=c.principal.session_id,  # one's own new password keeps this page in
         )
         return jsonify({"user": configure.user_dict(u, {})})
 
@@ -328,7 +333,10 @@ SUMMARY_DEFS = (
     "within_target_rate = called tickets with wait_s ≤ target ÷ (called tickets + never-called "
     "tickets already late). no_show_rate = final no-shows ÷ tickets called at least once. "
     "satisfaction_rate = ratings in the top two levels of their scale ÷ ratings, compared with "
-    "the hall's satisfaction_target (meets_target). For by=counter and by=clerk: open_s = time "
+    "the hall's satisfaction_target (meets_target). official_ratings maps every rating onto "
+    "the state's official three levels, whatever its scale: top level = very_satisfied (Rất hài "
+    "lòng), second = satisfied (Hài lòng), every lower level = dissatisfied (Không hài lòng). "
+    "For by=counter and by=clerk: open_s = time "
     "the counter was open (counter.changed state 'open'; for a clerk, the counters they were "
     "signed in at), serving_s = ticket.started until that visit ends (finished, transferred, "
     "held), idle_s = open_s − serving_s (includes waiting for called citizens to walk up), all "
@@ -351,6 +359,14 @@ FIGURES = _obj(
         "satisfaction_rate": {"type": ["number", "null"]},
         "satisfaction_target": {"type": "number"},
         "ratings": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "official_ratings": {
+            "type": "object",
+            "properties": {
+                "very_satisfied": {"type": "integer"},
+                "satisfied": {"type": "integer"},
+                "dissatisfied": {"type": "integer"},
+            },
+        },
         "open_s": {"type": "integer"},
         "serving_s": {"type": "integer"},
         "idle_s": {"type": "integer"},
@@ -416,7 +432,12 @@ def openapi_paths() -> dict[str, Any]:
                 "description": "csv is UTF-8 with a BOM; xlsx has local date-times",
             },
             {"name": "service", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "counter", "in": "query", "required": False, "schema": {"type": "integer"}},
+            {
+                "name": "counter",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+            },
             {"name": "clerk", "in": "query", "required": False, "schema": {"type": "string"}},
             {
                 "name": "status",
@@ -431,8 +452,18 @@ def openapi_paths() -> dict[str, Any]:
                 "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
             },
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer"}},
-            {"name": "page", "in": "query", "required": False, "schema": {"type": "integer"}},
+            {
+                "name": "offset",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 0, "maximum": 10**9},
+            },
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 10**6},
+            },
         ],
         (
             "200",
@@ -500,7 +531,7 @@ def openapi_paths() -> dict[str, Any]:
     code = _path_param("code", {"type": "string", "maxLength": 20})
     number = _path_param("counter", {"type": "integer", "minimum": 0, "maximum": 1_000_000})
     username = _path_param("username", {"type": "string", "maxLength": 60})
-    ident = _path_param("id", {"type": "integer", "minimum": 0, "maximum": 2**53})
+    ident = _path_param("id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
     return {
         "/halls/{hall}/reports/tickets": {"get": tickets},
         "/halls/{hall}/reports/summary": {"get": summary},

@@ -154,7 +154,7 @@ def config() -> ResponseReturnValue:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 10**6 else 1
 
 
 def _local(hall: Hall, at: datetime | None) -> str:

@@ -505,3 +505,31 @@ def test_concurrent_announcers_share_the_cache_safely(tmp_path):
     assert len(set(results)) == 1
     assert [p.suffix for p in tmp_path.iterdir()] == [".wav"]  # one entry, no temp file left
     read_wav(results[0])
+
+
+def test_the_cache_is_bounded_and_evicts_the_least_recently_used(tmp_path):
+    engine = CountingEngine(tone_wav(0.5))
+    one = len(CallAnnouncer(tmp_path / "probe", engine).announce_wav("probe", "vi"))
+    cache = tmp_path / "cache"
+    announcer = CallAnnouncer(cache, engine, max_bytes=3 * one)
+
+    for text in ("một", "hai", "ba"):
+        announcer.announce_wav(f"Mời số {text}", "vi")
+    oldest = announcer.cache_path("Mời số một", "vi")
+    second = announcer.cache_path("Mời số hai", "vi")
+    os.utime(oldest, (1_000_000, 1_000_000))  # long ago: least recently used...
+    os.utime(second, (1_000_100, 1_000_100))
+    announcer.announce_wav("Mời số một", "vi")  # ...until this cache hit makes it recent
+    calls = len(engine.calls)
+    announcer.announce_wav("Mời số bốn", "vi")  # a fourth phrase: one must go
+
+    files = sorted(cache.glob("*.wav"))
+    assert sum(f.stat().st_size for f in files) <= 3 * one
+    assert len(files) == 3
+    assert not second.exists(), "the least recently used phrase is evicted"
+    assert oldest.exists() and announcer.cache_path("Mời số bốn", "vi").exists()
+    assert len(engine.calls) == calls + 1
+
+    for i in range(20):  # many phrases never grow it past the bound
+        announcer.announce_wav(f"Mời số {i}", "vi")
+    assert sum(f.stat().st_size for f in cache.glob("*.wav")) <= 3 * one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import secrets
 import shutil
 import struct
 import wave
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from layso.models import Hall
+from layso.models import Hall, Service, Ticket
+from layso.services.common import business_date
 from layso.voice import NullEngine, chime_wav
 
 URL = "/api/v1/halls/demo/audio/call.wav"
@@ -40,6 +42,33 @@ def _rms(samples: list[int]) -> float:
 def _set_hall(db: Any, **values: Any) -> None:
     with db.write() as s:
         s.execute(sa.update(Hall).where(Hall.slug == "demo").values(**values))
+
+
+def _issue(db: Any, at: Any, *numbers: str) -> None:
+    """Tickets with these display numbers, issued today in the demo hall (only those are spoken)."""
+    with db.write() as s:
+        hall = s.scalars(sa.select(Hall).where(Hall.slug == "demo")).one()
+        service = s.scalars(sa.select(Service).where(Service.hall_id == hall.id)).first()
+        day = business_date(hall, at)
+        for i, number in enumerate(numbers):
+            s.add(
+                Ticket(
+                    hall_id=hall.id,
+                    issued_service_id=service.id,
+                    service_id=service.id,
+                    business_date=day,
+                    number=900_000 + i,
+                    display_number=number,
+                    code=secrets.token_urlsafe(12),
+                    issued_at=at,
+                    queued_at=at,
+                )
+            )
+
+
+@pytest.fixture(autouse=True)
+def issued(db: Any, clock: Any, demo: Any) -> None:
+    _issue(db, clock(), "1023", "A023", "A024", "1001")
 
 
 @pytest.fixture
@@ -162,3 +191,25 @@ def test_no_token_another_halls_token_and_an_unknown_hall_are_refused(
         headers={"Authorization": f"Bearer {tokens('display')}"},
     )
     assert resp.status_code == 404
+
+
+def test_a_never_issued_number_is_not_found_and_nothing_is_synthesised(
+    client: Any, tokens: Any, app: Any
+) -> None:
+    cache = Path(app.instance_path, "voice-cache")
+    for number in ("7777", "B123", "1024"):
+        resp = _get(client, tokens("display"), f"number={number}&counter=3")
+        assert resp.status_code == 404
+        assert resp.json["error"]["code"] == "unknown_ticket"
+    assert not list(cache.glob("*.wav")) if cache.exists() else True
+
+
+def test_audio_is_rate_limited_per_device(client: Any, tokens: Any, app: Any) -> None:
+    app.extensions["layso.voice"].engine = NullEngine()
+    app.config["LAYSO_RATE_AUDIO"] = 3
+
+    answers = [_get(client, tokens("display"), "number=1023&counter=3") for _ in range(4)]
+
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert answers[-1].json["error"]["code"] == "rate_limited"
+    assert _get(client, tokens("kiosk"), "number=1023&counter=3").status_code == 200

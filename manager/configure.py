@@ -189,9 +189,10 @@ def _changes(obj: Any, new: dict[str, Any]) -> dict[str, Any]:
 # --- the hall --------------------------------------------------------------------------------
 
 DEFAULT_LABELS = {
+    # the state's official evaluation of public services uses these three levels
     3: [
+        {"vi": "Rất hài lòng", "en": "Very satisfied"},
         {"vi": "Hài lòng", "en": "Satisfied"},
-        {"vi": "Bình thường", "en": "Neutral"},
         {"vi": "Không hài lòng", "en": "Dissatisfied"},
     ],
     4: [

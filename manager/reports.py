@@ -24,6 +24,10 @@ Definitions (also in the OpenAPI description of the two report endpoints):
   never called that are already late). A ticket still waiting within its target is not counted.
 - `no_show_rate` = tickets whose final state is no-show ÷ tickets called at least once.
 - `satisfaction_rate` = ratings in the top two levels of their scale (4 and 3 of 4) ÷ ratings.
+- `official_ratings`: every rating mapped onto the three levels of the state's official
+  evaluation, whatever the hall's scale (3, 4 or 5) was when it was given: the top level is
+  `very_satisfied` (Rất hài lòng), the second `satisfied` (Hài lòng), every lower level
+  `dissatisfied` (Không hài lòng) — so `satisfaction_rate` = (very_satisfied + satisfied) ÷ rated.
 - Counter and clerk time (by=counter or by=clerk), within the range's days up to `now`:
   `open_s` = time the counter was open (from `counter.changed`: state "open"; paused and closed
   time excluded) — for a clerk, the open time of the counters they were signed in at;
@@ -157,6 +161,25 @@ class TicketRow:
         if self.rating is None or self.rating_scale is None:
             return None
         return self.rating >= self.rating_scale - 1
+
+    def official_level(self) -> str | None:
+        """The rating on the official three-level scale (see `official_ratings`)."""
+        return official_level(self.rating, self.rating_scale)
+
+
+OFFICIAL_LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
+
+
+def official_level(score: int | None, scale: int | None) -> str | None:
+    """Map a rating of any scale onto the official three levels: the top level is
+    "very_satisfied", the second "satisfied", every lower one "dissatisfied"."""
+    if score is None or scale is None:
+        return None
+    if score >= scale:
+        return "very_satisfied"
+    if score == scale - 1:
+        return "satisfied"
+    return "dissatisfied"
 
 
 def _seconds(delta: timedelta) -> int:
@@ -410,8 +433,10 @@ def figures(rows: list[TicketRow], target: float) -> dict[str, Any]:
     rated = [r for r in rows if r.rating is not None]
     top = sum(1 for r in rated if r.satisfied())
     breakdown: dict[str, int] = defaultdict(int)
+    official = dict.fromkeys(OFFICIAL_LEVELS, 0)
     for r in rated:
         breakdown[str(r.rating)] += 1
+        official[r.official_level() or "dissatisfied"] += 1
     no_show = sum(1 for r in rows if r.state == "no_show")
     satisfaction = _rate(top, len(rated))
     return {
@@ -437,6 +462,7 @@ def figures(rows: list[TicketRow], target: float) -> dict[str, Any]:
         "satisfaction_target": target,
         "meets_target": None if satisfaction is None else satisfaction >= target,
         "ratings": dict(sorted(breakdown.items(), key=lambda kv: -int(kv[0]))),
+        "official_ratings": official,
     }
 
 

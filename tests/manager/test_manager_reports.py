@@ -264,6 +264,8 @@ def test_summary_figures_to_the_second(api: Any, tokens: Callable, scripted: dic
     assert total["no_show_rate"] == 0.25
     assert (total["rated"], total["satisfied"], total["satisfaction_rate"]) == (3, 2, 0.6667)
     assert total["ratings"] == {"4": 1, "3": 1, "2": 1}
+    # the official three levels: 4 of 4 very satisfied, 3 satisfied, 2 and below dissatisfied
+    assert total["official_ratings"] == {"very_satisfied": 1, "satisfied": 1, "dissatisfied": 1}
     assert (total["satisfaction_target"], total["meets_target"]) == (0.95, False)
     groups = {g["key"]: g for g in body["groups"]}
     assert list(groups) == ["TP", "CT", "DD"]
@@ -565,3 +567,18 @@ def test_random_day_matches_a_model_kept_by_the_test(
         sum(r >= 3 for r in ratings) / len(ratings), abs=0.0001
     )
     assert len(waits) > 30 and len(services) > 15 and len(ratings) > 8  # the day was busy
+
+
+@pytest.mark.parametrize(
+    ("scale", "expected"),
+    [
+        (3, ["very_satisfied", "satisfied", "dissatisfied"]),
+        (4, ["very_satisfied", "satisfied", "dissatisfied", "dissatisfied"]),
+        (5, ["very_satisfied", "satisfied", "dissatisfied", "dissatisfied", "dissatisfied"]),
+    ],
+)
+def test_any_scale_maps_onto_the_official_three_levels(scale: int, expected: list[str]) -> None:
+    from manager.reports import official_level
+
+    assert [official_level(score, scale) for score in range(scale, 0, -1)] == expected
+

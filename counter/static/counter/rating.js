@@ -17,7 +17,8 @@
   const STALE_MS = 10 * 60 * 1000;  // a request replayed after a long outage is not asked
 
   const DEFAULT_LABELS = {
-    3: [["Hài lòng", "Satisfied"], ["Bình thường", "Neutral"],
+    // the state's official evaluation: three levels
+    3: [["Rất hài lòng", "Very satisfied"], ["Hài lòng", "Satisfied"],
         ["Không hài lòng", "Dissatisfied"]],
     4: [["Rất hài lòng", "Very satisfied"], ["Hài lòng", "Satisfied"],
         ["Bình thường", "Neutral"], ["Không hài lòng", "Dissatisfied"]],
@@ -31,7 +32,7 @@
     ["Cơ sở vật chất", "Facilities"],
   ];
   // faces from very happy (4) to very unhappy (0), chosen per scale, best first
-  const MOODS = {3: [4, 2, 0], 4: [4, 3, 2, 0], 5: [4, 3, 2, 1, 0]};
+  const MOODS = {3: [4, 3, 0], 4: [4, 3, 2, 0], 5: [4, 3, 2, 1, 0]};
   const COLORS = {4: ["#43a047", "#2e7d32"], 3: ["#9ccc65", "#689f38"], 2: ["#fdd835", "#c9a600"],
                   1: ["#fb8c00", "#c26a00"], 0: ["#e53935", "#b71c1c"]};
 
@@ -129,7 +130,8 @@
     }).join("");
   }
 
-  function isLow(score) { return score <= 2; }
+  // below the top two levels (the ones the reports count as satisfied): ask what was not good
+  function isLow(score) { return score < st.scale - 1; }
 
   // --- asking --------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const base = `/halls/${Mgr.hall}/config`;
   const DEFAULT_LABELS = {
-    3: [["Hài lòng", "Satisfied"], ["Bình thường", "Neutral"], ["Không hài lòng", "Dissatisfied"]],
+    3: [["Rất hài lòng", "Very satisfied"], ["Hài lòng", "Satisfied"], ["Không hài lòng", "Dissatisfied"]],
     4: [["Rất hài lòng", "Very satisfied"], ["Hài lòng", "Satisfied"], ["Bình thường", "Neutral"],
         ["Không hài lòng", "Dissatisfied"]],
     5: [["Rất hài lòng", "Very satisfied"], ["Hài lòng", "Satisfied"], ["Bình thường", "Neutral"],

@@ -90,10 +90,16 @@
     return g.label;
   }
 
-  function ratings(r) {
+  // the official three levels first (any scale maps onto them), the hall's own stars below
+  const OFFICIAL = [["very_satisfied", "Rất hài lòng"], ["satisfied", "Hài lòng"],
+                    ["dissatisfied", "Không hài lòng"]];
+  function ratings(r, official) {
     const keys = Object.keys(r || {}).sort((a, b) => Number(b) - Number(a)); // best first
     if (!keys.length) return "—";
-    return keys.map((k) => `${k}★\u00a0${r[k]}`).join(" · "); // items never break inside
+    const stars = keys.map((k) => `${k}★\u00a0${r[k]}`).join(" · "); // items never break inside
+    if (!official) return stars;
+    return [el("div", {}, OFFICIAL.map(([k, vi]) => `${vi.replace(/ /g, "\u00a0")}\u00a0${official[k] || 0}`)
+      .join(" · ")), el("div", {class: "hint"}, stars)];
   }
 
   function row(g, groupBy, isTotal) {
@@ -116,7 +122,7 @@
       el("td", {class: "num", style: g.meets_target === false ? `color:${RED};font-weight:700` :
                                      (g.meets_target ? `color:${GREEN};font-weight:700` : "")},
          pct(g.satisfaction_rate)),
-      el("td", {style: "font-size:.8rem;min-width:8.5rem"}, ratings(g.ratings)),
+      el("td", {style: "font-size:.8rem;min-width:8.5rem"}, ratings(g.ratings, g.official_ratings)),
     ];
     return el("tr", {}, ...cells);
   }

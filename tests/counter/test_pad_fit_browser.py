@@ -1,0 +1,114 @@
+"""Rating pad layout at the tablet's real sizes: every face and every reason fits (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+WAIT = 10_000
+ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+
+
+def rootconf(config: Any) -> Any:
+    for plugin in config.pluginmanager.get_plugins():
+        if getattr(plugin, "__file__", None) == str(ROOT_CONFTEST):
+            return plugin
+    raise AssertionError("tests/conftest.py is not loaded")
+
+
+@pytest.fixture(scope="module")
+def hall(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Any]:
+    """One real server (eventlet) with the demo hall for the whole module."""
+    conf = rootconf(request.config)
+    tmp = tmp_path_factory.mktemp("padfit")
+    env = conf.server_env(tmp / "instance", LAYSO_ASYNC_MODE="eventlet")
+    demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
+    server = conf.start_server(env, tmp / "server.log")
+    yield server, demo, tmp / "instance"
+    server.stop()
+
+
+def call(server: Any, demo: dict[str, Any], path: str, token: str, body: Any = None) -> Any:
+    r = requests.post(
+        f"{server.url}/api/v1/halls/demo/{path}",
+        json=body or {},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+def visit(server: Any, demo: dict[str, Any]) -> None:
+    clerk = demo["counters"][0]["token"]
+    call(server, demo, "tickets", demo["devices"]["kiosk"], {"service": "TP"})
+    call(server, demo, "counters/1/next", clerk)
+    call(server, demo, "counters/1/start", clerk)
+    call(server, demo, "counters/1/finish", clerk)
+
+
+# a chip's Vietnamese phrase lies on one line when its text node has one client rect per line
+ONE_LINE = """(chip) => {
+  const node = chip.querySelector('.chip-text').firstChild;
+  const range = document.createRange();
+  range.selectNodeContents(node);
+  const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  return tops.size;
+}"""
+
+
+@pytest.mark.parametrize("scale", [3, 4, 5])
+def test_every_face_and_reason_fits_portrait_and_landscape(
+    hall: Any, page_factory: Any, scale: int
+) -> None:
+    server, demo, instance = hall
+    with sqlite3.connect(instance / "layso.sqlite3") as con:
+        con.execute("UPDATE hall SET rating_scale = ?, rating_labels = NULL", (scale,))
+    pads = {}
+    for size in ((800, 1280), (1280, 800)):
+        pad = page_factory(*size)
+        pad.goto(f"{server.url}/rating?token={demo['counters'][0]['rating_pad']}")
+        expect(pad.locator("#pad-conn")).to_have_class(re.compile(r"\bon\b"), timeout=WAIT)
+        pads[size] = pad
+    visit(server, demo)
+    for (width, height), pad in pads.items():
+        expect(pad.locator("#s-question")).to_be_visible(timeout=WAIT)
+        expect(pad.locator(".smiley")).to_have_count(scale)
+        for i in range(scale):
+            box = pad.locator(".smiley").nth(i).bounding_box()
+            assert box is not None
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, i, box)
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (height, i, box)
+        pad.locator(".smiley").last.click()
+        expect(pad.locator("#s-reasons")).to_be_visible()
+        chips = pad.locator(".chip")
+        expect(chips).to_have_count(5)
+        for i in range(5):
+            chip = chips.nth(i)
+            box = chip.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, i, box)
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (height, i, box)
+            assert chip.evaluate(ONE_LINE) == 1, (width, chip.inner_text())
+        for button in ("#r-send", "#r-back"):
+            box = pad.locator(button).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= height
+    pads[(800, 1280)].locator("#r-send").click()
+    pads[(1280, 800)].locator("#r-send").click()
+    for pad in pads.values():
+        expect(pad.locator("#s-thanks")).to_be_visible(timeout=WAIT)
+    if scale == 3:
+        # the official three levels by default
+        expect(pads[(800, 1280)].locator(".smiley .label")).to_have_text(
+            ["Rất hài lòng", "Hài lòng", "Không hài lòng"]
+        )

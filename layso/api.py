@@ -198,19 +198,19 @@ def rate(slug: str, ticket_id: int) -> ResponseReturnValue:
             vi="'reasons' là danh sách tối đa 10 lý do ngắn.",
             en="'reasons' must be a list of at most 10 short strings.",
         )
-    with hall_context(slug, DeviceKind.RATING_PAD.value, Role.CLERK.value, write=True) as c:
-        t = get_ticket(c.session, c.hall, ticket_id)
+    with hall_context(slug, write=True) as c:
         p = c.principal
-        if p.kind == "device":
-            counter_id = p.counter_id
-        else:
-            if p.via_session:  # the counter page must not rate on the citizen's behalf
-                raise errors.Forbidden(
-                    vi="Cán bộ không thể tự đánh giá thay công dân.",
-                    en="A clerk cannot rate on the citizen's behalf from the counter page.",
-                )
-            counter_id = next((x.id for x in c.hall.counters if x.clerk_id == p.id), None)
-        counter = next((x for x in c.hall.counters if x.id == counter_id), None)
+        if p.kind == "user":  # neither the counter page nor the clerk's token: only the pad
+            raise errors.Forbidden(
+                vi="Cán bộ không thể tự đánh giá thay công dân; chỉ bảng đánh giá của quầy "
+                "mới gửi được đánh giá.",
+                en="A clerk cannot rate on the citizen's behalf; only the counter's rating pad "
+                "sends ratings.",
+            )
+        if p.role != DeviceKind.RATING_PAD.value:
+            raise errors.Forbidden()
+        t = get_ticket(c.session, c.hall, ticket_id)
+        counter = next((x for x in c.hall.counters if x.id == p.counter_id), None)
         if counter is None:
             raise errors.Forbidden()
         rating = ticket_ops.rate_ticket(

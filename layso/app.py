@@ -11,6 +11,7 @@ from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from layso import errors, hub, web
 from layso.config import Settings
@@ -41,6 +42,8 @@ def create_app(
         LAYSO_RATE_ISSUE=settings.issue_rate_per_minute,
         LAYSO_RATE_LOGIN=settings.login_rate_per_minute,
         LAYSO_RATE_SUGGEST=10,
+        LAYSO_REDIS_URL=settings.redis_url,  # rate-limit counters shared by every process
+        LAYSO_DATABASE_URL=settings.database_url,
         LAYSO_RATE_AUDIO=settings.audio_rate_per_minute,
         LAYSO_VOICE_CACHE_BYTES=settings.voice_cache_mb * 1024 * 1024,
         LAYSO_SETTINGS=settings,
@@ -64,6 +67,13 @@ def create_app(
             module.init_app(app)
     hub.init_app(app, database, async_mode=settings.async_mode, message_queue=settings.redis_url)
     _register_errors(app)
+    if settings.trusted_proxies:
+        # the client's address and scheme as the proxy saw them, believed only from that many
+        # hops (a client's own X-Forwarded-For is never trusted); after the hub's middleware so
+        # that the pages, the API and the hub all see the same
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
 
     @app.after_request
     def security_headers(resp):  # type: ignore[no-untyped-def]
@@ -101,8 +111,14 @@ def _register_errors(app: Flask) -> None:
     def layso_error(e: errors.LaysoError) -> ResponseReturnValue:
         lang = web.lang()
         if wants_json():
-            return jsonify(e.body(lang)), e.status
-        return render_template("error.html", message=e.message(lang), status=e.status), e.status
+            resp = app.make_response((jsonify(e.body(lang)), e.status))
+        else:
+            page = render_template("error.html", message=e.message(lang), status=e.status)
+            resp = app.make_response((page, e.status))
+        retry_after = getattr(e, "retry_after", None)
+        if retry_after:
+            resp.headers["Retry-After"] = str(retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> ResponseReturnValue:

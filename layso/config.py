@@ -33,6 +33,8 @@ class Settings:
     public_url: str = ""
     issue_rate_per_minute: int = 30
     login_rate_per_minute: int = 10
+    # proxy hops in front of the server whose X-Forwarded-For/-Proto are believed (nginx: 1)
+    trusted_proxies: int = 0
     # spoken-call WAVs one device may fetch per minute, and the disk their cache may fill
     audio_rate_per_minute: int = 60
     voice_cache_mb: int = 50
@@ -56,6 +58,7 @@ class Settings:
         for key, var in (
             ("issue_rate_per_minute", "LAYSO_ISSUE_RATE"),
             ("login_rate_per_minute", "LAYSO_LOGIN_RATE"),
+            ("trusted_proxies", "LAYSO_TRUSTED_PROXIES"),
             ("audio_rate_per_minute", "LAYSO_AUDIO_RATE"),
             ("voice_cache_mb", "LAYSO_VOICE_CACHE_MB"),
         ):
@@ -92,6 +95,11 @@ class Settings:
             < 1
         ):
             raise ConfigError("rate limits must be at least 1 per minute")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise ConfigError(
+                "LAYSO_TRUSTED_PROXIES is the number of proxies in front of Layso (0 to 5), "
+                f"got {self.trusted_proxies}"
+            )
         if not 1 <= self.voice_cache_mb <= 100_000:
             raise ConfigError(
                 f"LAYSO_VOICE_CACHE_MB must be 1 to 100000 (megabytes), got {self.voice_cache_mb}"

@@ -215,8 +215,8 @@ def openapi_document() -> dict[str, Any]:
         "/halls/{hall}/tickets/{id}/rating": {
             "post": _op(
                 "Rate a served visit, once",
-                "the rating pad of the counter that served it, or that "
-                "counter's clerk by API token (never from the counter page)",
+                "the rating pad of the counter that served it (never a clerk, "
+                "by page or by token: 403)",
                 [H, T],
                 ("201", "the rating", _obj({"rating": {"type": "object"}})),
                 400,

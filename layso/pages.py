@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -14,10 +18,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from layso import errors
-from layso.limits import rate_limit
+from layso import errors, limits
 from layso.openapi import openapi_document
-from layso.services.accounts import audit, authenticate, session_stamp
+from layso.services.accounts import audit, authenticate, end_session, start_session
 from layso.web import check_csrf, csrf_token, db, lang, now
 
 bp = Blueprint("pages", __name__)
@@ -42,10 +45,26 @@ def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document())
 
 
+# a same-site path: one "/" then printable ASCII, no backslash (browsers read "\\" as "/"),
+# no control characters or spaces (browsers drop tabs and newlines: "/\t/evil" is "//evil")
+SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]{0,499}")
+LOGIN_ADDRESS_FACTOR = 5  # one address may fail this many times the per-user limit (spraying)
+
+
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+    """Where to go after signing in: a path of this site, else the start page."""
+    if not target or not SAFE_NEXT.fullmatch(target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target
+
+
+def _login_refused(e: errors.LaysoError, target: str) -> ResponseReturnValue:
+    resp = make_response(render_template("login.html", error=e.message(lang()), next=target), 429)
+    resp.headers["Retry-After"] = str(getattr(e, "retry_after", limits.WINDOW_S))
+    return resp
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,12 +73,17 @@ def login() -> ResponseReturnValue:
     target = _safe_next(request.values.get("next"))
     if request.method == "POST":
         check_csrf()
-        try:
-            rate_limit("login", request.remote_addr or "?")
-        except errors.LaysoError as e:
-            return render_template("login.html", error=e.message(lang()), next=target), 429
         username = (request.form.get("username") or "").strip().lower()[:60]
         password = (request.form.get("password") or "")[:200]
+        # the client's address as the trusted proxy saw it (LAYSO_TRUSTED_PROXIES), with the
+        # username: one clerk's typos never lock out the others behind the same proxy
+        address = request.remote_addr or "?"
+        per_address = LOGIN_ADDRESS_FACTOR * limits.limit_for("login")
+        try:
+            limits.check("login", f"{address}|{username}")
+            limits.check("login_address", address, per_minute=per_address)
+        except errors.LaysoError as e:
+            return _login_refused(e, target)
         with db().write() as s:
             user = authenticate(s, username, password)
             audit(
@@ -67,22 +91,24 @@ def login() -> ResponseReturnValue:
                 hall=None,
                 user_id=user.id if user else None,
                 action="sign_in" if user else "sign_in_failed",
-                detail={"username": username, "ip": request.remote_addr},
+                detail={"username": username, "ip": address},
                 now=now(),
             )
             if user is not None:
-                hall_id, pw = user.hall_id, session_stamp(user)
-                user_id = user.id
+                sid = start_session(s, user, now())
         if user is None:
+            limits.hit("login", f"{address}|{username}")  # only failures count
+            limits.hit("login_address", address, per_minute=per_address)
             error = (
                 "Sai tên đăng nhập hoặc mật khẩu."
                 if lang() == "vi"
                 else "Wrong username or password."
             )
             return render_template("login.html", error=error, next=target), 401
+        limits.clear("login", f"{address}|{username}")
         session.clear()
         session.permanent = True
-        session.update(user_id=user_id, pw=pw, hall_id=hall_id)
+        session["sid"] = sid  # only the session's random id: the row on the server says who
         csrf_token()
         current_app.logger.info("user %s signed in", username)
         return redirect(target)
@@ -92,5 +118,7 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
     check_csrf()
+    with db().write() as s:
+        end_session(s, session.get("sid"), now())
     session.clear()
     return redirect(url_for("pages.login"))

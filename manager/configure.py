@@ -797,6 +797,7 @@ def update_user(
         ).one_or_none()
         if counter is not None:
             close_counter(session, hall, counter.number, user=target, now=now)
+        accounts.end_sessions(session, target, now)  # its open pages lose the hub too
     if "role" in new:
         new["role"] = Role(new["role"])
     changed = _changes(target, new)
@@ -822,13 +823,27 @@ def reset_password(
     *,
     user: User | None,
     now: datetime,
+    keep_session: int | None = None,
 ) -> User:
+    """Set a user's password; every session of theirs ends (but the one doing it, if theirs)."""
     target = _hall_user(session, hall, username)
     _may_manage(user, target.role.value)
+    if (
+        user is not None
+        and user.role == Role.MANAGER
+        and target.id != user.id
+        and target.role in (Role.MANAGER, Role.ADMIN)
+    ):
+        raise errors.Forbidden(
+            vi="Quản lý chỉ đặt lại mật khẩu cho cán bộ; mật khẩu của quản lý khác do quản trị "
+            "hệ thống đặt lại.",
+            en="A manager resets clerks' passwords only; an admin resets another manager's.",
+        )
     if not isinstance(password, str):
         raise bad("Thiếu mật khẩu mới.", "A new password is required.")
-    accounts.validate_password(password)
-    target.password_hash = accounts.hash_password(password)  # also ends the user's sessions
+    accounts.validate_password(password, target.username)
+    target.password_hash = accounts.hash_password(password)
+    accounts.end_sessions(session, target, now, keep=keep_session)
     _audit_and_announce(
         session,
         hall,

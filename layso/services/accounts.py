@@ -7,16 +7,30 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from layso import errors
-from layso.models import ApiToken, AuditEntry, Counter, Device, DeviceKind, Hall, Role, User
+from layso.models import (
+    ApiToken,
+    AuditEntry,
+    Counter,
+    Device,
+    DeviceKind,
+    Hall,
+    Role,
+    User,
+    UserSession,
+)
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10  # a passphrase of four short words is as long
+MAX_PASSWORD = 200
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "common_passwords.txt"
 # a fixed hash to compare against when the user does not exist: same work, no timing oracle
 _DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
 
@@ -44,6 +58,7 @@ class Principal:
     name: str
     counter_id: int | None = None  # a device bound to a counter
     via_session: bool = False
+    session_id: int | None = None  # the UserSession row of a signed-in browser
 
     @property
     def is_user(self) -> bool:
@@ -78,25 +93,64 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     return None
 
 
-def principal_for_user(user: User, *, via_session: bool = False) -> Principal:
+def principal_for_user(user: User, *, session_id: int | None = None) -> Principal:
     return Principal(
-        "user", user.id, user.hall_id, user.role.value, user.username, via_session=via_session
+        "user",
+        user.id,
+        user.hall_id,
+        user.role.value,
+        user.username,
+        via_session=session_id is not None,
+        session_id=session_id,
     )
 
 
-def session_stamp(user: User) -> str:
-    """What a signed-in session keeps of the password hash: a new password ends old sessions."""
-    return user.password_hash[-12:]
+# --- signed-in sessions, kept on the server --------------------------------------------------
 
 
-def session_user(session: Session, user_id: object, stamp: object) -> User | None:
-    """The active user a session cookie names, if its stamp still matches."""
-    if not isinstance(user_id, int):
+def start_session(session: Session, user: User, now: datetime) -> str:
+    """A new signed-in session; returns the random id the cookie carries (stored as a hash)."""
+    sid = new_token()
+    session.add(UserSession(user_id=user.id, token_hash=hash_token(sid), created_at=now))
+    session.flush()
+    return sid
+
+
+def session_user(session: Session, sid: object) -> tuple[User, UserSession] | None:
+    """The active user and the live session row a cookie's session id names, if any.
+
+    The cookie itself expires after PERMANENT_SESSION_LIFETIME (its signature is timed)."""
+    if not isinstance(sid, str) or not sid or len(sid) > 200:
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.active or stamp != session_stamp(user):
+    row = session.scalars(
+        sa.select(UserSession).where(UserSession.token_hash == hash_token(sid))
+    ).one_or_none()
+    if row is None or row.ended_at is not None:
         return None
-    return user
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(session: Session, sid: object, now: datetime) -> None:
+    """Sign out: the session id stops working at once, on every server process."""
+    if isinstance(sid, str) and sid:
+        session.execute(
+            sa.update(UserSession)
+            .where(UserSession.token_hash == hash_token(sid), UserSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+
+def end_sessions(session: Session, user: User, now: datetime, *, keep: int | None = None) -> int:
+    """End every live session of `user` (a new password, a disabled account), but `keep`."""
+    query = sa.update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    return int(session.execute(query.values(ended_at=now)).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
@@ -107,11 +161,47 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
-def validate_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD or len(password) > 200:
+@cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list of passwords people pick first (lower case, one a line)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(x.strip().casefold() for x in lines if x.strip() and not x.startswith("#"))
+
+
+def _is_common(password: str) -> bool:
+    folded = password.casefold()
+    bare = re.sub(r"[\W\d_]+$", "", folded)  # "Password2024!" is "password" with a suffix
+    core = re.sub(r"[\W_]+", "", folded)
+    listed = common_passwords()
+    return (
+        folded in listed
+        or (len(bare) >= 4 and bare in listed)
+        or core in listed
+        or len(set(core)) <= 3  # "aaaaaaaaaa", "abababababab", "1212121212"
+    )
+
+
+def validate_password(password: str, username: str | None = None) -> None:
+    """At least 10 characters (a four-word passphrase is), not the username, not a common one."""
+    if len(password) < MIN_PASSWORD or len(password) > MAX_PASSWORD:
         raise errors.BadRequest(
-            vi="Mật khẩu phải có từ 8 đến 200 ký tự.",
-            en="The password must have 8 to 200 characters.",
+            vi=f"Mật khẩu phải có từ {MIN_PASSWORD} đến {MAX_PASSWORD} ký tự "
+            "(một câu từ bốn chữ trở lên cũng được).",
+            en=f"The password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters "
+            "(a passphrase of four or more words will do).",
+        )
+    if username:
+        folded = password.casefold()
+        name = username.casefold()
+        if name in folded and len(re.sub(r"[\W\d_]+", "", folded.replace(name, ""))) < 4:
+            raise errors.BadRequest(
+                vi="Mật khẩu không được là tên đăng nhập (hay tên đăng nhập thêm vài số).",
+                en="The password must not be the username (or the username and a few digits).",
+            )
+    if _is_common(password):
+        raise errors.BadRequest(
+            vi="Mật khẩu này quá phổ biến hoặc quá đơn giản, dễ bị đoán; hãy chọn mật khẩu khác.",
+            en="This password is too common or too simple to resist guessing; choose another.",
         )
 
 
@@ -142,7 +232,7 @@ def add_user(
             vi="Cán bộ và quản lý phải thuộc một đơn vị.",
             en="Clerks and managers belong to a hall.",
         )
-    validate_password(password)
+    validate_password(password, username)
     if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise errors.Conflict(
             vi=f"Tên đăng nhập '{username}' đã có.", en=f"The username '{username}' is taken."

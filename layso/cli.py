@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -254,6 +255,8 @@ def backup(settings: Settings, path: Path) -> int:
     if path.exists():
         raise errors.Conflict(vi=f"Tệp {path} đã tồn tại.", en=f"{path} already exists.")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # the copy holds every token hash and citizen phone: owner-only from its first byte
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     if settings.is_sqlite:
         source = sa.engine.make_url(settings.database_url).database
         if not source or not Path(source).exists():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -144,9 +145,10 @@ def _instance_secret(instance: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(key)
-    os.chmod(tmp, 0o600)
+    fd, name = tempfile.mkstemp(dir=instance, prefix=".secret_key-")  # 0600 from the start
+    tmp = Path(name)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
     try:
         os.link(tmp, path)  # first writer wins when two processes start together
     except FileExistsError:

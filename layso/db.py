@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -59,12 +60,29 @@ def lock_timeout_error(waited: float) -> sa.exc.OperationalError:
     )
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` (if missing) readable by its owner only, and take group/other access
+    from it and its SQLite companions (-wal, -shm: SQLite gives those the database's mode)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # not ours to create (read-only folder): SQLite will say what is wrong
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = p.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(p, mode & 0o700)
+        except OSError:
+            pass
+
+
 def _make_engine(url: str, *, immediate: bool = False) -> sa.Engine:
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     path = sa.engine.make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path))
     busy_ms = WRITE_BUSY_MS if immediate else READ_BUSY_MS
     engine = sa.create_engine(
         url, connect_args={"timeout": busy_ms / 1000, "check_same_thread": False}

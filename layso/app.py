@@ -42,10 +42,10 @@ def create_app(
         LAYSO_RATE_ISSUE=settings.issue_rate_per_minute,
         LAYSO_RATE_LOGIN=settings.login_rate_per_minute,
         LAYSO_RATE_SUGGEST=10,
-        LAYSO_REDIS_URL=settings.redis_url,  # rate-limit counters shared by every process
-        LAYSO_DATABASE_URL=settings.database_url,
         LAYSO_RATE_AUDIO=settings.audio_rate_per_minute,
         LAYSO_VOICE_CACHE_BYTES=settings.voice_cache_mb * 1024 * 1024,
+        LAYSO_REDIS_URL=settings.redis_url,  # rate-limit counters shared by every process
+        LAYSO_DATABASE_URL=settings.database_url,
         LAYSO_SETTINGS=settings,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -65,7 +65,13 @@ def create_app(
             app.register_blueprint(module.bp)
         if hasattr(module, "init_app"):
             module.init_app(app)
-    hub.init_app(app, database, async_mode=settings.async_mode, message_queue=settings.redis_url)
+    hub.init_app(
+        app,
+        database,
+        async_mode=settings.async_mode,
+        message_queue=settings.redis_url,
+        join_timeout=settings.join_timeout_s,
+    )
     _register_errors(app)
     if settings.trusted_proxies:
         # the client's address and scheme as the proxy saw them, believed only from that many

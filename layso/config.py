@@ -34,11 +34,15 @@ class Settings:
     public_url: str = ""
     issue_rate_per_minute: int = 30
     login_rate_per_minute: int = 10
-    # proxy hops in front of the server whose X-Forwarded-For/-Proto are believed (nginx: 1)
-    trusted_proxies: int = 0
     # spoken-call WAVs one device may fetch per minute, and the disk their cache may fill
     audio_rate_per_minute: int = 60
     voice_cache_mb: int = 50
+    # proxy hops in front of the server whose X-Forwarded-For/-Proto are believed (nginx: 1)
+    trusted_proxies: int = 0
+    # bounds on idle sockets: open connections, seconds to send request headers, to join /hall
+    max_connections: int = 10_000
+    header_timeout_s: float = 10.0
+    join_timeout_s: float = 5.0
     testing: bool = False
 
     @classmethod
@@ -59,15 +63,34 @@ class Settings:
         for key, var in (
             ("issue_rate_per_minute", "LAYSO_ISSUE_RATE"),
             ("login_rate_per_minute", "LAYSO_LOGIN_RATE"),
-            ("trusted_proxies", "LAYSO_TRUSTED_PROXIES"),
             ("audio_rate_per_minute", "LAYSO_AUDIO_RATE"),
             ("voice_cache_mb", "LAYSO_VOICE_CACHE_MB"),
+            ("trusted_proxies", "LAYSO_TRUSTED_PROXIES"),
         ):
             if env.get(var):
                 try:
                     values[key] = int(env[var])
                 except ValueError:
                     raise ConfigError(f"{var} must be a whole number, got {env[var]!r}") from None
+        for key, var in (
+            ("header_timeout_s", "LAYSO_HEADER_TIMEOUT"),
+            ("join_timeout_s", "LAYSO_JOIN_TIMEOUT"),
+        ):
+            if env.get(var):
+                try:
+                    values[key] = float(env[var])
+                except ValueError:
+                    raise ConfigError(
+                        f"{var} must be a number of seconds, got {env[var]!r}"
+                    ) from None
+        if env.get("LAYSO_MAX_CONNECTIONS"):
+            try:
+                values["max_connections"] = int(env["LAYSO_MAX_CONNECTIONS"])
+            except ValueError:
+                raise ConfigError(
+                    "LAYSO_MAX_CONNECTIONS must be a whole number, "
+                    f"got {env['LAYSO_MAX_CONNECTIONS']!r}"
+                ) from None
         values.update(overrides)
         return cls(**values).resolved()  # type: ignore[arg-type]
 
@@ -96,14 +119,24 @@ class Settings:
             < 1
         ):
             raise ConfigError("rate limits must be at least 1 per minute")
+        if not 64 <= self.max_connections <= 1_000_000:
+            raise ConfigError(
+                f"LAYSO_MAX_CONNECTIONS must be from 64 to 1000000, got {self.max_connections}"
+            )
+        for name, value in (
+            ("LAYSO_HEADER_TIMEOUT", self.header_timeout_s),
+            ("LAYSO_JOIN_TIMEOUT", self.join_timeout_s),
+        ):
+            if not 0.5 <= value <= 300:  # also refuses nan and inf
+                raise ConfigError(f"{name} must be from 0.5 to 300 seconds, got {value}")
+        if not 1 <= self.voice_cache_mb <= 100_000:
+            raise ConfigError(
+                f"LAYSO_VOICE_CACHE_MB must be 1 to 100000 (megabytes), got {self.voice_cache_mb}"
+            )
         if not 0 <= self.trusted_proxies <= 5:
             raise ConfigError(
                 "LAYSO_TRUSTED_PROXIES is the number of proxies in front of Layso (0 to 5), "
                 f"got {self.trusted_proxies}"
-            )
-        if not 1 <= self.voice_cache_mb <= 100_000:
-            raise ConfigError(
-                f"LAYSO_VOICE_CACHE_MB must be 1 to 100000 (megabytes), got {self.voice_cache_mb}"
             )
         secret = self.secret_key or _instance_secret(instance)
         return replace(

@@ -1,6 +1,6 @@
 """Fault drills against real servers: each says what it did and what it found (PASS / FAIL).
 
-    .venv/bin/python benchmarks/faults.py [--drill kill|redis|postgres|printer|all]
+    .venv/bin/python benchmarks/faults.py [--drill kill|redis|postgres|printer|flood|sqlitelock|all]
         [--mode eventlet] [--shared-services] [--json OUT]
 
 a) kill      the server is SIGKILLed while kiosks issue and counters call, then restarted on
@@ -16,6 +16,16 @@ d) printer   a fake network printer (tcp://127.0.0.1:PORT) is killed, then repla
              never answers: issuing still answers 201 without waiting for the printer, and the
              ticket's print_state / GET /state `printers` say why. Needs the server-side printing
              integration (printer/worker.py); without it the drill says SKIPPED.
+e) flood     the server started with systemd's soft limit of 1,024 open files; 1,100 sockets
+             send a partial request (one header, then nothing), then 1,100 bare engine.io
+             websockets never join /hall: /healthz answers meanwhile (the first probe, queued
+             behind the burst, is reported but only needs an answer), the server closes the
+             partial ones after LAYSO_HEADER_TIMEOUT and drops the unjoined ones after
+             LAYSO_JOIN_TIMEOUT, and a display that joined /hall stays connected.
+f) sqlitelock another process holds BEGIN EXCLUSIVE on the SQLite file for 12 s: /healthz and a
+             static file answer under 1 s throughout, three kiosks issuing meanwhile get 201 or
+             503 with Retry-After within 6 s, issuing works after the release, and the tickets
+             stored match the 201 answers.
 
 By default the drills that stop Redis or PostgreSQL use throwaway instances on free loopback
 ports (a private redis-server; a private PostgreSQL cluster from initdb), so that other work on
@@ -1026,11 +1036,273 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
         )
 
 
+# --------------------------------------------------------------------------------------------
+# e) flood and f) sqlitelock
+
+
+def _flood(port: int, n: int, payload: bytes, within: float = 15.0) -> list[socket.socket]:
+    """n sockets opened at once, each sending `payload` as soon as it is connected."""
+    import selectors
+
+    socks, sel = [], selectors.DefaultSelector()
+    for _ in range(n):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        socks.append(s)
+        sel.register(s, selectors.EVENT_WRITE)
+    pending, deadline = n, time.monotonic() + within
+    while pending and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.2):
+            s = key.fileobj  # type: ignore[assignment]
+            sel.unregister(s)
+            pending -= 1
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                try:
+                    s.send(payload)
+                except OSError:
+                    pass
+    sel.close()
+    return socks
+
+
+def _wait_read(socks: list[socket.socket], within: float, until_eof: bool) -> list[float]:
+    """Seconds until each socket got its first bytes (or, with until_eof, was closed)."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    t0, done = time.monotonic(), []
+    while len(done) < len(socks) and time.monotonic() - t0 < within:
+        for key, _ in sel.select(timeout=0.2):
+            s = key.fileobj  # type: ignore[assignment]
+            try:
+                data = s.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if until_eof and data:
+                continue
+            sel.unregister(s)
+            done.append(time.monotonic() - t0)
+    sel.close()
+    return done
+
+
+def _healthz(url: str, n: int) -> list[Outcome]:
+    http = requests.Session()
+    out = []
+    for _ in range(n):
+        out.append(request(http, "GET", f"{url}/healthz", "healthz", timeout=10))
+        time.sleep(0.05)  # a steady probe, not a load
+    return out
+
+
+def _ms(outs: list[Outcome]) -> str:
+    ok = [o.ms for o in outs if o.status == 200]
+    if not ok:
+        return f"0 of {len(outs)} answered"
+    return (
+        f"{len(ok)} of {len(outs)} answered; median {percentile(ok, 50):.0f} ms, "
+        f"max {max(ok):.0f} ms"
+    )
+
+
+def drill_flood(d: Drill, args: argparse.Namespace) -> None:
+    import base64
+    import resource
+
+    n = 1100
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * n), hard))
+
+    def systemd_default() -> None:  # the server starts as systemd starts it: soft limit 1,024
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        )
+
+    with instance(LAYSO_ASYNC_MODE=args.mode) as (tmp, env, demo), ExitStack() as stack:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "layso", "run", "--port", str(port)],
+            env=dict(env, PYTHONUNBUFFERED="1"),
+            stdout=(tmp / "server.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            preexec_fn=systemd_default,
+        )
+        stack.callback(lambda: stop_process(proc))
+        from _server import wait_healthy
+
+        wait_healthy(url, proc)
+        partial = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # one header, then nothing
+        t0 = time.monotonic()
+        socks = _flood(port, n, partial)
+        stack.callback(lambda: [s.close() for s in socks])
+        d.say(f"{n} partial requests open in {time.monotonic() - t0:.2f} s")
+        first = _healthz(url, 1)
+        probes = _healthz(url, 20)
+        d.figures["partial_first_healthz_ms"] = round(first[0].ms)
+        d.figures["partial_healthz"] = _ms(probes)
+        d.check(
+            first[0].status == 200,
+            f"/healthz answered during the burst (queued behind it): {first[0].ms:.0f} ms",
+        )
+        d.check(
+            all(o.status == 200 and o.ms < 1000 for o in probes),
+            f"/healthz with {n} partial requests open: {_ms(probes)}",
+        )
+        closed = _wait_read(socks, 30, until_eof=True)
+        d.figures["partial_closed_s"] = round(max(closed), 1) if closed else None
+        d.check(
+            len(closed) == n,
+            f"{len(closed)} of {n} partial requests closed by the server, the last after "
+            f"{max(closed or [0]):.1f} s (LAYSO_HEADER_TIMEOUT 10 s)",
+        )
+        for s in socks:
+            s.close()
+
+        key = base64.b64encode(os.urandom(16)).decode()
+        upgrade = (
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        display = Display(url, demo["devices"]["display"])
+        stack.callback(display.close)
+        t0 = time.monotonic()
+        wsocks = _flood(port, n, upgrade)
+        stack.callback(lambda: [s.close() for s in wsocks])
+        first = _healthz(url, 1)
+        opened = _wait_read(wsocks, 30, until_eof=False)
+        d.say(f"{len(opened)} of {n} bare websockets upgraded in {time.monotonic() - t0:.2f} s")
+        probes = _healthz(url, 20)
+        d.figures["ws_first_healthz_ms"] = round(first[0].ms)
+        d.figures["ws_upgraded_s"] = round(max(opened or [0]), 2)
+        d.figures["ws_healthz"] = _ms(probes)
+        d.check(
+            first[0].status == 200,
+            f"/healthz answered during the burst (queued behind it): {first[0].ms:.0f} ms",
+        )
+        d.check(
+            all(o.status == 200 and o.ms < 1000 for o in probes),
+            f"/healthz with {n} bare websockets open: {_ms(probes)}",
+        )
+        dropped = _wait_read(wsocks, 30, until_eof=True)
+        d.figures["ws_dropped_s"] = round(max(dropped), 1) if dropped else None
+        d.check(
+            len(dropped) == n,
+            f"{len(dropped)} of {n} unjoined websockets dropped, the last after "
+            f"{max(dropped or [0]):.1f} s (LAYSO_JOIN_TIMEOUT 5 s)",
+        )
+        d.check(
+            display.client.connected and display.disconnects == 0,
+            "the display that joined /hall stayed connected throughout",
+        )
+
+
+def drill_sqlitelock(d: Drill, args: argparse.Namespace) -> None:
+    import sqlite3
+
+    hold = 12.0
+    with instance(LAYSO_ASYNC_MODE=args.mode) as (tmp, env, demo), ExitStack() as stack:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = start_server(env, port, tmp / "server.log")
+        stack.callback(lambda: stop_process(proc))
+        path = tmp / "instance" / "layso.sqlite3"
+        kiosk = session(demo["devices"]["kiosk"])
+        held, release = threading.Event(), threading.Event()
+
+        def other_process() -> None:  # a backup tool or sqlite3 in a shell
+            conn = sqlite3.connect(str(path), timeout=10, isolation_level=None)
+            conn.execute("BEGIN EXCLUSIVE")
+            held.set()
+            release.wait(hold)
+            conn.execute("ROLLBACK")
+            conn.close()
+
+        def count() -> int:
+            conn = sqlite3.connect(str(path), timeout=10)
+            try:
+                return int(conn.execute("SELECT count(*) FROM ticket").fetchone()[0])
+            finally:
+                conn.close()
+
+        before = count()
+        locker = threading.Thread(target=other_process, daemon=True)
+        locker.start()
+        held.wait(10)
+        t_lock = time.monotonic()
+        issues: list[tuple[int, float, str | None]] = []  # status, seconds, Retry-After
+
+        def issue() -> None:
+            t0 = time.monotonic()
+            try:
+                r = kiosk.post(f"{url}/api/v1/halls/{HALL}/tickets", json={"service": "TP"},
+                               timeout=15)  # fmt: skip
+                issues.append((r.status_code, time.monotonic() - t0, r.headers.get("Retry-After")))
+            except requests.RequestException:
+                issues.append((0, time.monotonic() - t0, None))
+
+        kiosks = [threading.Thread(target=issue) for _ in range(3)]
+        for t in kiosks:
+            t.start()
+        health: list[Outcome] = []
+        static: list[Outcome] = []
+        http = requests.Session()
+        while time.monotonic() - t_lock < hold - 1:
+            health.append(request(http, "GET", f"{url}/healthz", "healthz", timeout=15))
+            static.append(request(http, "GET", f"{url}/static/layso.css", "static", timeout=15))
+            time.sleep(0.1)  # a steady probe while the lock is held
+        for t in kiosks:
+            t.join(20)
+        release.set()
+        locker.join(15)
+        d.figures["lock_healthz"] = _ms(health)
+        st = [o.ms for o in static if o.status == 200]
+        d.figures["lock_static"] = (
+            f"{len(st)} of {len(static)}; max {max(st or [0]):.0f} ms" if static else "none"
+        )
+        d.check(
+            all(o.status == 200 and o.ms < 1000 for o in health),
+            f"/healthz while another process held the write lock {hold:.0f} s: {_ms(health)}",
+        )
+        d.check(
+            all(o.status == 200 and o.ms < 1000 for o in static),
+            f"a static file meanwhile: {d.figures['lock_static']}",
+        )
+        shown = ", ".join(
+            f"{st} in {sec:.1f} s" + (f" (Retry-After: {ra})" if st == 503 else "")
+            for st, sec, ra in issues
+        )
+        d.figures["lock_issues"] = shown
+        d.check(
+            len(issues) == 3
+            and all(st == 201 or (st == 503 and ra) for st, _, ra in issues)
+            and all(sec < 6 for _, sec, _ in issues),
+            f"three kiosks issuing meanwhile: {shown}",
+        )
+        after = request(kiosk, "POST", f"{url}/api/v1/halls/{HALL}/tickets", "issue",
+                        json={"service": "TP"})  # fmt: skip
+        d.check(after.status == 201, f"after the release an issue answers {after.status}")
+        issued = sum(1 for st, _, _ in issues if st == 201) + (after.status == 201)
+        d.check(
+            count() - before == issued,
+            f"tickets stored: {count() - before}, answered 201: {issued} (nothing half-written)",
+        )
+
+
 DRILLS: dict[str, Callable[[Drill, argparse.Namespace], None]] = {
     "kill": drill_kill,
     "redis": drill_redis,
     "postgres": drill_postgres,
     "printer": drill_printer,
+    "flood": drill_flood,
+    "sqlitelock": drill_sqlitelock,
 }
 
 

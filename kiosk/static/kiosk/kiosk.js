@@ -133,14 +133,35 @@
     offlineTimer: null,
   };
 
+  // taps in the first moments of a new screen were meant for the old one (a double tap on
+  // "Xong" must not press what lies beneath): the screen takes no pointer events meanwhile
+  const SETTLE_MS = 400;
+  let settleTimer = null;
+
+  function settle() {
+    root.classList.add("k-settling");
+    clearTimeout(settleTimer);
+    settleTimer = setTimeout(() => root.classList.remove("k-settling"), SETTLE_MS);
+  }
+
   function show(screen) {
+    if (screen !== st.screen) settle();
     st.screen = screen;
     document.querySelectorAll(".k-screen").forEach((el) => { el.hidden = el.id !== "s-" + screen; });
     root.dataset.screen = screen;
     st.touchedAt = Date.now();
   }
 
-  function goHome() {
+  // the end of a ticket or an idle kiosk: the next citizen starts in Vietnamese
+  function backToVietnamese() {
+    if (lang === "vi") return;
+    lang = "vi";
+    applyState({info: st.info, services: st.services, priority_reasons: st.reasons});
+    search.render();
+  }
+
+  function goHome(fresh) {
+    if (fresh) backToVietnamese();
     clearPrintTimers();
     st.ticket = null;
     st.print = null;
@@ -541,9 +562,10 @@
   function tick() {
     const idle = (Date.now() - st.touchedAt) / 1000;
     if (["prio", "search", "suggest", "thanks", "ticket", "error"].includes(st.screen)) {
-      if (idle >= idleLimit()) goHome();
-    } else if (st.screen === "home" && st.prio && idle >= IDLE_S) {
+      if (idle >= idleLimit()) goHome(true);
+    } else if (st.screen === "home" && (st.prio || lang !== "vi") && idle >= IDLE_S) {
       st.prio = null;
+      backToVietnamese();
       renderHome();
     }
     const tz = st.info.timezone;
@@ -608,7 +630,7 @@
     $("go-search").addEventListener("click", () => { search.clear(); show("search"); });
     $("go-suggest").addEventListener("click", () => { suggestion.reset(); show("suggest"); });
     $("prio-clear").addEventListener("click", () => { st.prio = null; renderHome(); });
-    $("t-done").addEventListener("click", goHome);
+    $("t-done").addEventListener("click", () => goHome(true));
     $("error-retry").addEventListener("click", async () => {
       if (st.busy || !st.lastRequest) return;
       st.busy = true;

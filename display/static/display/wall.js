@@ -9,8 +9,9 @@
   "use strict";
   const S = window.LaysoScreen;
   const {$, el} = S;
-  const HISTORY = 4;            // the call shown big + three before it
+  const HISTORY = 3;            // the call shown big + two before it (all fit at 36 px)
   const SPEAK_WITHIN_MS = 60000; // a call older than this (a late replay) is shown, not spoken
+  const RELOAD_SPEAK_MS = 15000; // a screen (re)loaded this soon after a call says it again
   const CHIME_URL = "/static/chime.wav";
 
   const state = {
@@ -19,6 +20,7 @@
     counters: new Map(),  // number → {number, name, state, pause_reason, ticket, services}
     calls: [],            // newest first: {id, number, counter, service, serviceName, callCount}
     notices: [],
+    info: {},
     businessDate: null,
     filter: {services: [], counters: []},
   };
@@ -81,16 +83,39 @@
     document.title = `${info.name} · Màn hình gọi số`;
   }
 
+  /* A call stays big while its visit goes on: once its counter has moved on (finished, no-show,
+   * transferred, held, closed — a counter.changed newer than the call without that ticket),
+   * the next call still going on takes its place, or the idle screen. */
+  function ongoing(call) {
+    const c = state.counters.get(call.counter);
+    if (!c || (c.seq || 0) <= (call.seq || 0)) return true;
+    const t = counterTicket(c);
+    return !!t && t.id === call.id;
+  }
+
+  function renderIdle() {
+    $("idle-hall").textContent = state.info.name || "";
+    const list = $("idle-notices");
+    list.replaceChildren();
+    for (const n of state.notices.slice(0, 1)) {  // the ticker below carries them all
+      const li = el("li", null, n.text);
+      if (n.text_en) li.append(el("small", null, n.text_en));
+      list.append(li);
+    }
+  }
+
   function renderCall(animate) {
     const visible = state.calls.filter(showsCall);
-    const call = visible[0];
+    const call = visible.find(ongoing);
     const box = $("call");
     if (!call) {
       box.dataset.empty = "1";
-      $("call-number").textContent = "—";
-      $("call-counter").textContent = "—";
-      $("call-en").textContent = "Please watch for your number";
+      delete box.dataset.ticket;
+      $("call-number").textContent = "";
+      $("call-counter").textContent = "";
+      $("call-en").textContent = "";
       $("call-service").textContent = "";
+      renderIdle();
     } else {
       delete box.dataset.empty;
       const num = $("call-number");
@@ -105,13 +130,14 @@
     }
     const list = $("history");
     list.replaceChildren();
-    for (const c of visible.slice(1, HISTORY)) {
+    const before = visible.filter((c) => c !== call).slice(0, HISTORY - 1);
+    for (const c of before) {
       const li = el("li");
       li.append(el("b", "h-number", c.number), el("span", "h-arrow", "→"),
                 el("span", "h-counter", `Quầy ${c.counter}`));
       list.append(li);
     }
-    $("history-box").hidden = visible.length < 2;
+    $("history-box").hidden = !call || before.length === 0;
   }
 
   function counterTicket(c) {
@@ -160,10 +186,8 @@
       card.dataset.service = s.code;
       const name = el("div", "a-name", s.name);
       if (s.name_en) name.append(el("small", null, s.name_en));
-      const figures = el("div", "a-figures");
       const count = el("span", "a-count", String(s.waiting));
       count.dataset.waiting = String(s.waiting);
-      const info = el("div", "a-info");
       const what = el("span", "a-what");
       what.append(el("span", null, "người chờ"), el("small", null, "waiting"));
       const wait = el("span", "a-wait");
@@ -180,9 +204,7 @@
       } else {
         wait.textContent = "Không phải chờ";
       }
-      info.append(what, wait);
-      figures.append(count, info);
-      card.append(name, figures);
+      card.append(name, count, wait, what);  // a grid: name and wait left, count right
       box.append(card);
     }
   }
@@ -323,9 +345,9 @@
 
   /* --- hub -------------------------------------------------------------------------------- */
 
-  function fresh(at) {
+  function fresh(at, within) {
     const t = Date.parse(at);
-    return Number.isNaN(t) || S.clock.now().getTime() - t < SPEAK_WITHIN_MS;
+    return Number.isNaN(t) || S.clock.now().getTime() - t < (within || SPEAK_WITHIN_MS);
   }
 
   function callFromTicket(t, counter) {
@@ -344,8 +366,9 @@
     S.clock.sync(s.at);
     S.clock.start();
     renderHall(s.info);
+    state.info = s.info || {};
     state.services = new Map(s.services.map((x) => [x.code, x]));
-    state.counters = new Map(s.counters.map((c) => [c.number, c]));
+    state.counters = new Map(s.counters.map((c) => [c.number, Object.assign({}, c, {seq: s.seq})]));
     state.notices = s.notices || [];
     state.calls = (s.recent_calls || [])
       .filter((t) => t.counter !== null && t.counter !== undefined)
@@ -357,6 +380,9 @@
         || now.callCount !== before.callCount) && fresh(now.at)) {
       renderCall(true);
       audio.enqueue(now);
+    } else if (!before && now && showsCall(now) && ongoing(now) && fresh(now.at, RELOAD_SPEAK_MS)) {
+      // the screen was (re)loaded a moment after a call: the citizen may not have heard it
+      audio.enqueue(now);
     }
     document.body.dataset.ready = "1";
     document.body.dataset.seq = String(s.seq);
@@ -367,6 +393,7 @@
     const call = callFromTicket(body.ticket, body.counter);
     if (typeof body.call_count === "number") call.callCount = body.call_count;
     call.at = body.at;
+    call.seq = body.seq;
     state.calls = [call, ...state.calls.filter((c) => c.id !== call.id)].slice(0, 50);
     if (!showsCall(call)) return;
     renderCall(true);
@@ -386,7 +413,9 @@
         state.counters.set(body.counter, Object.assign({}, old, {
           state: body.state, clerk: body.clerk, ticket: body.ticket,
           pause_reason: body.pause_reason === undefined ? old.pause_reason : body.pause_reason,
+          seq: body.seq,
         }));
+        renderCall(false);
         renderCounters();
         renderAreas();
         break;

@@ -35,10 +35,11 @@ REPRINT_LABEL = "IN LẠI / REPRINT"
 NUMBER_LABEL = "Số thứ tự / Your number"
 PRIORITY_LABEL = "Ưu tiên"
 TIME_LABEL = "Thời gian / Time:"
-AHEAD_LABEL = "Số người đang chờ trước bạn / People ahead:"
+AHEAD_LABEL = "Số người đang chờ trước quý khách / People ahead:"
 WAIT_LABEL = "Thời gian chờ dự kiến / Estimated wait:"
 QR_CAPTION = "Quét mã để theo dõi lượt / Scan to follow your turn"
 NO_ESTIMATE = "—"
+CALLED_NEXT = "Được gọi ngay (next)"
 
 _FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
 # Vietnamese stacks two marks over capitals (Ẫ, Ỗ) and hangs one under (Ỵ, Ộ): a line must make
@@ -60,11 +61,12 @@ def format_issued_at(view: TicketView) -> str:
 
 
 def format_wait(estimated_wait_s: int | None) -> str:
-    """Return the estimated wait as printed: ``~12 phút (min)``, or a dash when unknown."""
+    """Return the estimated wait as printed: ``~12 phút (min)``, ``Được gọi ngay (next)`` when
+    nobody is ahead (never "~0 phút"), or a dash when unknown."""
     if estimated_wait_s is None:
         return NO_ESTIMATE
     minutes = math.ceil(max(estimated_wait_s, 0) / 60)
-    return f"~{minutes} phút (min)"
+    return f"~{minutes} phút (min)" if minutes else CALLED_NEXT
 
 
 # --------------------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def test_a_printer_failure_is_said_plainly(kiosk_hall, page_factory, free_tcp_po
     expect(page.locator("#t-number")).to_have_text("1001", timeout=WAIT_MS)
     failed = page.locator("#t-print.failed")
     expect(failed).to_contain_text(
-        "Máy in đang gặp sự cố — vui lòng ghi nhớ số của bạn", timeout=WAIT_MS
+        "Máy in đang gặp sự cố — vui lòng ghi nhớ số của quý khách", timeout=WAIT_MS
     )
     expect(failed).to_contain_text("The printer has a problem — please remember your number")
     _, state = hall.api("GET", "state", "manager")
@@ -354,9 +354,9 @@ def test_the_phone_page_follows_the_ticket_until_it_is_called(kiosk_hall, page_f
 
     turn = phone.locator("#ph-turn")
     expect(turn).to_be_visible(timeout=WAIT_MS)
-    expect(turn).to_contain_text("ĐẾN LƯỢT BẠN")
+    expect(turn).to_contain_text("ĐẾN LƯỢT QUÝ KHÁCH")
     expect(turn).to_contain_text("Mời đến quầy số 2")
-    expect(phone).to_have_title(re.compile("ĐẾN LƯỢT BẠN"))
+    expect(phone).to_have_title(re.compile("ĐẾN LƯỢT QUÝ KHÁCH"))
     hall.api("POST", "counters/2/start", "clerk2")
     expect(phone.locator("#ph-status")).to_contain_text(
         "Đang được phục vụ tại quầy số 2", timeout=WAIT_MS

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 WAIT_MS = 15_000
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+DEMO: dict[str, Any] = {}  # the module's demo hall (tokens), filled by the fixture
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +32,7 @@ def url_token(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator
     env = conf.server_env(tmp / "instance", LAYSO_ASYNC_MODE="eventlet")
     demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
     server = conf.start_server(env, tmp / "server.log")
+    DEMO.update(demo)
     yield server.url, demo["devices"]["kiosk"]
     server.stop()
 
@@ -85,3 +88,36 @@ def test_idle_goes_back_to_vietnamese_and_targets_are_big_enough(
     )
     small = [s for s in sizes if s[1] < 90 or s[2] < 90]
     assert not small, small
+
+
+def test_the_phone_page_speaks_to_quy_khach_and_says_when_the_visit_is_over(
+    page_factory: Any, url_token: tuple[str, str]
+) -> None:
+    url, kiosk = url_token
+    demo = DEMO
+
+    def post(path: str, token: str, body: Any = None) -> Any:
+        r = requests.post(
+            f"{url}/api/v1/halls/demo/{path}",
+            json=body or {},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    ticket = post("tickets", kiosk, {"service": "XD"})["ticket"]
+    phone = page_factory(390, 844)
+    phone.goto(f"{url}/t/{ticket['code']}")
+    expect(phone.locator("#ph-wait")).to_contain_text("Được gọi ngay")  # nobody ahead: not "~0"
+    text = phone.locator("body").inner_text()
+    assert "bạn" not in text.replace("Bạn", "bạn") and "quý khách" in text, text
+    expect(phone.locator("#ph-note")).to_be_visible()
+
+    clerk = demo["counters"][2]["token"]  # counter 3 serves XD
+    post("counters/3/next", clerk)
+    post("counters/3/start", clerk)
+    post("counters/3/finish", clerk)
+    phone.reload()
+    expect(phone.locator("#ph-status")).to_contain_text("Đã hoàn thành")
+    expect(phone.locator("#ph-note")).to_be_hidden()

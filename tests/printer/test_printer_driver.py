@@ -72,7 +72,7 @@ def test_print_over_tcp_in_text_mode_keeps_vietnamese(fake_printer) -> None:
     [data] = server.wait_for_connections(1)
     text = " ".join(decode_text(decode(data), "TM-T20II").split())
     assert "Tư pháp - Hộ tịch" in text
-    assert "Số người đang chờ trước bạn / People ahead: 3" in text
+    assert "Số người đang chờ trước quý khách / People ahead: 3" in text
     assert decode(data).qr_payloads() == [VIEW.status_url.encode()]
     assert data == expected_bytes(mode="text", profile="TM-T20II")
 

@@ -162,7 +162,7 @@ def test_wrap_keeps_values_whole_and_lines_narrow() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "printed"),
-    [(None, "—"), (0, "~0 phút (min)"), (59, "~1 phút (min)"), (720, "~12 phút (min)")],
+    [(None, "—"), (0, "Được gọi ngay (next)"), (59, "~1 phút (min)"), (720, "~12 phút (min)")],
 )
 def test_format_wait(seconds: int | None, printed: str) -> None:
     assert format_wait(seconds) == printed
@@ -242,7 +242,7 @@ def test_text_ticket_keeps_vietnamese(profile: str, width: int) -> None:
         "1023",
         "Ưu tiên: Người cao tuổi",
         "Thời gian / Time: 08:15 21/11/2026",
-        "Số người đang chờ trước bạn / People ahead: 3",
+        "Số người đang chờ trước quý khách / People ahead: 3",
         "Thời gian chờ dự kiến / Estimated wait: ~12 phút (min)",
         "Quét mã để theo dõi lượt / Scan to follow your turn",
         "Xin cảm ơn quý khách / Thank you",
@@ -277,7 +277,7 @@ def test_text_ticket_strips_diacritics_without_a_vietnamese_code_page() -> None:
     raw, text = text_ticket("TM-T88IV")
 
     assert "Tu phap - Ho tich" in text
-    assert "So nguoi dang cho truoc ban / People ahead: 3" in " ".join(text.split())
+    assert "So nguoi dang cho truoc quy khach / People ahead: 3" in " ".join(text.split())
     assert all(b < 0x80 for c in decode(raw).commands if c.name == "TEXT" for b in c.args)
 
 

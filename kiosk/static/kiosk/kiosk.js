@@ -87,9 +87,9 @@
     t_qr: ["Quét mã để theo dõi lượt trên điện thoại", "Scan to follow your turn on your phone"],
     t_printing: ["Đang in phiếu…", "Printing your ticket…"],
     t_printed: ["Mời quý khách nhận phiếu ở khe máy in", "Please take your ticket from the printer"],
-    t_failed: ["Máy in đang gặp sự cố — vui lòng ghi nhớ số của bạn",
+    t_failed: ["Máy in đang gặp sự cố — vui lòng ghi nhớ số của quý khách",
                "The printer has a problem — please remember your number"],
-    t_noprint: ["Vui lòng ghi nhớ số của bạn", "Please remember your number"],
+    t_noprint: ["Vui lòng ghi nhớ số của quý khách", "Please remember your number"],
     t_done: ["Xong", "Done"],
     prio_label: ["Ưu tiên", "Priority"],
   };

@@ -1,5 +1,5 @@
 /* The phone page of one ticket: polls GET /api/v1/t/<code> every few seconds and shows where
- * the citizen stands; "ĐẾN LƯỢT BẠN — mời đến quầy số N" when the ticket is called.
+ * the citizen stands; "ĐẾN LƯỢT QUÝ KHÁCH — mời đến quầy số N" when the ticket is called.
  *
  * Polling, not the hub: the page has no token, and a poll survives a phone that sleeps, changes
  * network or sits behind a captive portal. It polls again at once when the page becomes
@@ -23,7 +23,7 @@
 
   function minutes(s) {
     if (s === null || s === undefined) return "—";
-    return "~" + Math.max(1, Math.ceil(s / 60)) + " phút";
+    return "~" + Math.max(1, Math.ceil(s / 60)) + " phút <small>min</small>";
   }
 
   function hhmmss(d) {
@@ -35,10 +35,10 @@
     switch (t.status) {
       case "waiting":
         return `<dl class="ph-facts">
-          <div><dt>Số người đang chờ trước bạn <small>People ahead</small></dt>
+          <div><dt>Số người đang chờ trước quý khách <small>People ahead</small></dt>
                <dd id="ph-ahead">${esc(t.ahead)}</dd></div>
           <div><dt>Thời gian chờ dự kiến <small>Estimated wait</small></dt>
-               <dd id="ph-wait">${t.ahead ? minutes(t.estimated_wait_s) : "Sắp đến lượt"}</dd></div>
+               <dd id="ph-wait">${t.ahead ? minutes(t.estimated_wait_s) : "Được gọi ngay <small>Next</small>"}</dd></div>
         </dl>`;
       case "called":
         return t.call_count > 1
@@ -48,13 +48,13 @@
         return `<p class="ph-msg ph-ok">Đang được phục vụ tại quầy số ${c}
                 <small>Being served at counter ${c}</small></p>`;
       case "held":
-        return `<p class="ph-msg">Hồ sơ đang tạm chờ — cán bộ sẽ gọi lại số của bạn.
+        return `<p class="ph-msg">Hồ sơ đang tạm chờ — cán bộ sẽ gọi lại số của quý khách.
                 <small>On hold — the clerk will call your number again.</small></p>`;
       case "done":
         return `<p class="ph-msg ph-ok">Đã hoàn thành. Cảm ơn quý khách!
                 <small>Done. Thank you!</small></p>`;
       case "no_show":
-        return `<p class="ph-msg ph-warn">Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng
+        return `<p class="ph-msg ph-warn">Số của quý khách đã được gọi nhưng quý khách vắng mặt. Vui lòng
                 liên hệ quầy hướng dẫn. <small>Your number was called while you were away.
                 Please ask at the information desk.</small></p>`;
       case "cancelled":
@@ -74,7 +74,9 @@
     $("ph-turn-counter-en").textContent = t.counter || "";
     $("ph-status").innerHTML = statusHtml(t);
     root.dataset.status = t.status;
-    document.title = (called ? "🔔 ĐẾN LƯỢT BẠN – " : "Số ") + t.display_number;
+    // the visit is over (or never will be): no more "be near the counters"
+    $("ph-note").hidden = !["waiting", "called", "held"].includes(t.status);
+    document.title = (called ? "🔔 ĐẾN LƯỢT QUÝ KHÁCH – " : "Số ") + t.display_number;
     if (called && (lastStatus !== "called" || t.called_at !== lastCalledAt)) {
       if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
     }

@@ -7,18 +7,34 @@ import json
 import logging
 import os
 import sys
+import warnings
 from typing import Any
 
 logger = logging.getLogger("layso")
+
+# Warnings a newcomer cannot act on (eventlet's maintenance-mode banner, setuptools' and
+# pkg_resources' deprecations in dependencies): kept for the log at debug level, not printed.
+_QUIET = ("eventlet", "pkg_resources", "setuptools")
+_early: list[str] = []
+_show_warning = warnings.showwarning
+
+
+def _quiet_warning(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
+    text = str(message)
+    if not any(k in f"{text} {filename} {category.__name__}".lower() for k in _QUIET):
+        _show_warning(message, category, filename, lineno, *rest)
+        return
+    line = f"{category.__name__} ({filename}:{lineno}): {' '.join(text.split())}"
+    if logging.getLogger().handlers:
+        logging.getLogger("layso.warnings").debug("%s", line)
+    else:
+        _early.append(line)  # logging is not set up yet: logged right after it is
 
 
 def _patch(mode: str) -> None:
     """Monkey-patch the standard library for a green server: only here, and first."""
     if mode == "eventlet":
-        import warnings
-
-        # eventlet warns on import that it is in maintenance mode; LAYSO_ASYNC_MODE=gevent leaves it
-        warnings.filterwarnings("ignore", message=".*[Ee]ventlet.*", category=DeprecationWarning)
+        # eventlet warns on import that it is in maintenance mode (see _quiet_warning)
         import eventlet
 
         eventlet.monkey_patch()
@@ -76,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _quiet_warning
     if args.command in ("run", "demo"):
         _patch(os.environ.get("LAYSO_ASYNC_MODE", "eventlet"))
     logging.basicConfig(
@@ -83,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for line in _early:
+        logging.getLogger("layso.warnings").debug("%s", line)
+    _early.clear()
     from layso import cli
     from layso.config import ConfigError
     from layso.errors import LaysoError

@@ -86,7 +86,14 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
     with db.write() as s:
         exists = s.scalar(sa.select(Hall.id).where(Hall.slug == "demo")) is not None
         if not exists:
-            data = demo.seed_demo(s, now=utcnow(), timezone=settings.timezone)
+            # seeding opens the five counters: not news to whoever just typed `layso demo`
+            counters_log = logging.getLogger("layso.services.counters")
+            level = counters_log.level
+            counters_log.setLevel(max(logging.WARNING, level))
+            try:
+                data = demo.seed_demo(s, now=utcnow(), timezone=settings.timezone)
+            finally:
+                counters_log.setLevel(level)
     if exists:
         if saved.exists():
             return json.loads(saved.read_text())  # type: ignore[no-any-return]
@@ -97,25 +104,35 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
     return data
 
 
-def print_demo(data: dict[str, Any], base: str) -> None:
-    hall = data["hall"]
+def demo_pages(data: dict[str, Any], base: str) -> tuple[str, str]:
+    """The demo's pages: a short list to print, and every device link (for a file)."""
     d = data["devices"]
-    lines = [
-        f"Layso demo hall '{hall}' — open these pages:",
-        f"  Kiosk (lấy số):          {base}/kiosk?token={d['kiosk']}",
-        f"  Wall display (gọi số):   {base}/display?token={d['display']}",
-        f"  Counter (quầy):          {base}/counter   (sign in below)",
-        f"  Manager (quản lý):       {base}/manager   "
-        f"user {data['manager']['username']} / {data['manager']['password']}",
+    names = {s["code"]: s["name"] for s in data.get("services", [])}
+    manager = data["manager"]
+    short = [
+        "Layso: the demo hall is ready. Open these pages:",
+        f"  Kiosk (lấy số)          {base}/kiosk?token={d['kiosk']}",
+        f"  Wall display (gọi số)   {base}/display?token={d['display']}",
+        f"  Manager (quản lý)       {base}/manager   sign in: "
+        f"{manager['username']} / {manager['password']}",
+        f"  Counter (quầy)          {base}/counter   sign in as the counter's clerk:",
     ]
+    full = [*short]
     for c in data["counters"]:
-        lines.append(
-            f"  Counter {c['number']} ({', '.join(c['services'])}): user {c['clerk']} / "
-            f"{c['password']}  rating pad {base}/rating?token={c['rating_pad']}  "
-            f"counter display {base}/counter-display?token={c['counter_display']}"
-        )
-    lines.append(f"  API: {base}/api/openapi.json   health: {base}/healthz")
-    print("\n".join(lines), flush=True)
+        areas = ", ".join(names.get(code, code) for code in c["services"])
+        short.append(f"    Quầy {c['number']}: {c['clerk']} / {c['password']}   ({areas})")
+        full.append(short[-1])
+        full.append(f"      rating pad       {base}/rating?token={c['rating_pad']}")
+        full.append(f"      counter display  {base}/counter-display?token={c['counter_display']}")
+    return "\n".join(short), "\n".join(full)
+
+
+def print_demo(data: dict[str, Any], base: str, links: Path | None = None) -> None:
+    short, full = demo_pages(data, base)
+    if links is not None:
+        links.write_text(full + "\n", encoding="utf-8")
+        short += f"\n  Rating pads and counter displays: see {links}"
+    print(short, flush=True)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -144,7 +161,7 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
     db.dispose()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     if seed:
-        print_demo(seed_demo(settings), base)
+        print_demo(seed_demo(settings), base, settings.instance_path / "demo-pages.txt")
     app = create_app(settings)
     start_housekeeping(app, settings.public_url or base)
     logger.info(

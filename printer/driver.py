@@ -310,8 +310,9 @@ class PreviewPrinter:
     """A printer that files each ticket in a folder: the demo's printer, no hardware needed.
 
     Every ticket becomes ``<timestamp>-<display_number>.png`` (the ticket as image mode prints
-    it) and ``.bin`` (the exact ESC/POS bytes for the configured mode, from python-escpos's
-    ``Dummy``). Files appear whole: each is written aside, then renamed.
+    it; the time in the hall's zone, like the ticket's own) and ``.bin`` (the exact ESC/POS
+    bytes for the configured mode, from python-escpos's ``Dummy``). Files appear whole: each is
+    written aside, then renamed.
     """
 
     def __init__(
@@ -351,7 +352,10 @@ class PreviewPrinter:
 
     def _free_paths(self, view: TicketView) -> tuple[Path, Path]:
         number = re.sub(r"[^0-9A-Za-z_-]+", "_", view.display_number) or "ticket"
-        stem = f"{self.clock():%Y%m%d-%H%M%S-%f}-{number}"
+        moment = self.clock()
+        if moment.tzinfo is not None and view.issued_at.tzinfo is not None:
+            moment = moment.astimezone(view.issued_at.tzinfo)  # the hall's time, as printed
+        stem = f"{moment:%Y%m%d-%H%M%S-%f}-{number}"
         candidate, n = stem, 1
         while (self.directory / f"{candidate}.png").exists():
             n += 1

@@ -332,6 +332,16 @@ def test_preview_never_overwrites_a_ticket(tmp_path: Path) -> None:
     assert first[1].read_bytes() != second[1].read_bytes()
 
 
+def test_preview_file_names_use_the_halls_local_time(tmp_path: Path) -> None:
+    # the server runs in UTC; the ticket (and so its file name) says the hall's 08:15
+    moment = datetime(2026, 11, 21, 1, 15, tzinfo=timezone(timedelta(0)))
+    preview = PreviewPrinter(tmp_path, width_px=384, clock=lambda: moment)
+
+    png, _ = preview.print_ticket(VIEW)
+
+    assert png.name == "20261121-081500-000000-1023.png"
+
+
 def test_preview_in_text_mode(tmp_path: Path) -> None:
     print_ticket(parse_printer_uri(f"preview:{tmp_path}?mode=text&profile=TM-T20II"), VIEW)
 

@@ -7,8 +7,9 @@ demo hall, issues the tickets, connects one python-socketio client as the hall's
 (namespace /hall, websocket transport) and times, for each call, the span from just before the
 clerk's POST /next to the moment the display receives that ticket's ``ticket.called``. The
 clerk then presses "start", so the next POST /next also finishes the ticket being served, as at
-a real counter. For comparison it does the same against a bare Flask-SocketIO app (defined at
-the bottom of this file, same async mode) whose POST handler only emits. Everything runs on
+a real counter. For comparison it does the same, in the same run, against the bare stack
+(benchmarks/_floor.py, same async mode: a Flask-SocketIO app whose POST /emit only emits) and
+prints the ratio. Everything runs on
 this machine, is bounded in count and time, and stops by itself.
 """
 
@@ -16,34 +17,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import requests
 import socketio
-from _server import demo_server, free_port, percentile
+from _floor import floor_server
+from _server import demo_server, percentile
 
 WAIT_S = 10.0  # longest wait for one event; a miss is counted, never waited for twice
-# the comparison app's process: monkey-patch first, then import this file and serve
-BARE_BOOT = """
-import sys
-mode = sys.argv[2]
-if mode == "eventlet":
-    import warnings
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    import eventlet
-    eventlet.monkey_patch()
-elif mode == "gevent":
-    from gevent import monkey
-    monkey.patch_all()
-sys.path.insert(0, sys.argv[3])
-import latency
-latency.bare_server(int(sys.argv[1]), mode)
-"""
 
 
 class Display:
@@ -111,24 +95,7 @@ def measure_layso(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
 
 
 def measure_bare(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", BARE_BOOT, str(port), mode, str(Path(__file__).parent)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise SystemExit("the bare Flask-SocketIO app did not start")
-            time.sleep(0.05)
+    with floor_server(mode) as (url, _proc):
         display = Display(url, None)
         http = requests.Session()
         latency, response, missed = [], [], 0
@@ -147,9 +114,6 @@ def measure_bare(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
                         latency.append((arrived - t0) * 1000)
         finally:
             display.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     return {"latency": latency, "response": response, "missed": [missed]}
 
 
@@ -181,36 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     print(row("  (HTTP response of POST next)", layso["response"], 0))
     print(row("bare Flask-SocketIO: POST → emit received", bare["latency"], bare["missed"][0]))
     print(row("  (HTTP response of the bare POST)", bare["response"], 0))
+    if layso["latency"] and bare["latency"]:
+        print(
+            "ratio Layso / bare stack: p50 "
+            f"{percentile(layso['latency'], 50) / percentile(bare['latency'], 50):.2f}, p99 "
+            f"{percentile(layso['latency'], 99) / percentile(bare['latency'], 99):.2f}"
+        )
     return 0
-
-
-# --- the bare Flask-SocketIO app, for comparison ------------------------------------------
-
-
-def bare_server(port: int, mode: str) -> None:
-    """A minimal Flask-SocketIO app: POST /emit broadcasts ticket.called to namespace /hall."""
-    from flask import Flask, jsonify, request
-    from flask_socketio import SocketIO
-
-    app = Flask("bare")
-    sio = SocketIO(app, async_mode=mode, logger=False, engineio_logger=False)
-
-    @app.get("/healthz")
-    def healthz() -> Any:
-        return jsonify({"status": "ok"})
-
-    @app.post("/emit")
-    def emit() -> Any:
-        body = request.get_json()
-        sio.emit("ticket.called", {"ticket": {"id": body["id"]}, "counter": 1}, namespace="/hall")
-        return jsonify({"ok": True})
-
-    @sio.on("connect", namespace="/hall")
-    def connect(auth: Any = None) -> bool:
-        return True
-
-    extra = {"allow_unsafe_werkzeug": True} if mode == "threading" else {}
-    sio.run(app, host="127.0.0.1", port=port, log_output=False, **extra)
 
 
 if __name__ == "__main__":

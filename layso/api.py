@@ -97,6 +97,8 @@ def issue(slug: str) -> ResponseReturnValue:
     def act(c: Context) -> tuple[dict[str, Any], int]:
         rate_limit("issue", f"{c.principal.kind}:{c.principal.id}")
         device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
+        printing = current_app.extensions.get("layso.printer")
+        prints = device is not None and (printing is None or printing.will_print(c.session, device))
         issued = ticket_ops.issue_ticket(
             c.session,
             c.hall,
@@ -104,7 +106,16 @@ def issue(slug: str) -> ResponseReturnValue:
             priority=priority,
             now=now(),
             device=device,
+            print_state="pending" if prints else "none",
         )
+        if printing is not None:  # the print job, in this same transaction
+            printing.issued(
+                c.session,
+                c.hall,
+                issued.ticket,
+                base_url=printing.base_url(),
+                position=(issued.ahead, issued.estimated_wait_s),
+            )
         body = _ticket_body(c.hall, issued.ticket, issued.ahead, issued.estimated_wait_s)
         return {"ticket": body, **body}, 201
 
@@ -251,7 +262,10 @@ def suggest(slug: str) -> ResponseReturnValue:
 @bp.get("/halls/<slug>/state")
 def hall_state(slug: str) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
-        return jsonify(state_ops.hall_state(c.session, c.hall, now()))
+        state = state_ops.hall_state(c.session, c.hall, now())
+        if c.principal.kind == "device":
+            state = state_ops.device_state(state)
+        return jsonify(state)
 
 
 @bp.get("/halls/<slug>/events")
@@ -261,7 +275,9 @@ def events(slug: str) -> ResponseReturnValue:
         from layso.hub import audiences_for
 
         aud = audiences_for(c.session, c.hall, c.principal)
-        items = state_ops.events_after(c.session, c.hall, after, aud)
+        items = state_ops.events_after(
+            c.session, c.hall, after, aud, device=c.principal.kind == "device"
+        )
         return jsonify(
             {
                 "events": items,
@@ -307,7 +323,8 @@ def counter_open(slug: str, number: int) -> ResponseReturnValue:
 
 
 def _counter_body(c: Any, x: Any) -> dict[str, Any]:
-    return counter_dict(c.hall, x, ops.counter_ticket(c.session, x))
+    body = counter_dict(c.hall, x, ops.counter_ticket(c.session, x))
+    return state_ops.device_counter(body) if c.principal.kind == "device" else body
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/close")

@@ -180,6 +180,7 @@ class Database:
                 yield session
                 session.commit()
                 events: list[PendingEvent] = session.info.pop("layso.events", [])
+                after: list[Callable[[], None]] = session.info.pop("layso.after_commit", [])
             except BaseException:
                 session.rollback()
                 raise
@@ -188,6 +189,11 @@ class Database:
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
+        for callback in after:  # before the listeners, which may look at what they did
+            try:
+                callback()
+            except Exception:
+                logger.exception("an after-commit step failed")
         if events:
             try:
                 self.on_commit(events)
@@ -203,6 +209,11 @@ class Database:
 def queue_event(session: Session, event_: PendingEvent) -> None:
     """Remember an event to emit after the session's transaction commits."""
     session.info.setdefault("layso.events", []).append(event_)
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's transaction has committed (never after a rollback)."""
+    session.info.setdefault("layso.after_commit", []).append(callback)
 
 
 def alembic_config(db: Database) -> Any:

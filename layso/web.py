@@ -22,7 +22,7 @@ from layso.db import Database
 from layso.models import Hall
 from layso.services.accounts import (
     Principal,
-    principal_for_token,
+    cached_principal_for_token,
     principal_for_user,
     session_user,
 )
@@ -172,10 +172,21 @@ def bearer_token() -> str | None:
 
 
 def load_principal(s: Session) -> Principal | None:
-    """Resolve the bearer token, else the signed-in user of the session cookie."""
+    """Resolve the bearer token, else the signed-in user of the session cookie.
+
+    Once per request: a second call (the API's before-request check, then the route's
+    transaction) gives the first answer without asking the database again."""
+    if "layso_principal" in g:
+        return g.layso_principal  # type: ignore[no-any-return]
+    principal = _load_principal(s)
+    g.layso_principal = principal
+    return principal
+
+
+def _load_principal(s: Session) -> Principal | None:
     token = bearer_token()
     if token is not None:
-        principal = principal_for_token(s, token, now())
+        principal = cached_principal_for_token(s, token, now())
         if principal is None:
             raise errors.Unauthorized()
         return principal

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from layso import errors
 from layso.config import ConfigError
-from layso.db import Database, PendingEvent
+from layso.db import Database, PendingEvent, after_commit
 from layso.hub import socketio
 from layso.models import (
     Counter,
@@ -68,6 +68,7 @@ from layso.services.tickets import tickets_ahead
 from layso.web import hall_context, now
 from printer.delivery import SILENT, Outcome, deliver, view_to_dict
 from printer.driver import PrinterConfig, parse_printer_uri, query_status
+from printer.pool import DrawingPool
 from printer.ticket import TicketView
 
 logger = logging.getLogger(__name__)
@@ -94,12 +95,24 @@ class Plan:
 
 
 def ticket_view(
-    session: Session, hall: Hall, ticket: Ticket, base_url: str, *, reprint: bool, at: datetime
+    session: Session,
+    hall: Hall,
+    ticket: Ticket,
+    base_url: str,
+    *,
+    reprint: bool,
+    at: datetime,
+    position: tuple[int, int] | None = None,
 ) -> TicketView:
-    """What the printed ticket says, from the ticket as it is now."""
+    """What the printed ticket says, from the ticket as it is now.
+
+    ``position``: (ahead, estimated wait) when the caller has just computed them."""
     waiting = ticket.status == TicketStatus.WAITING
-    ahead = tickets_ahead(session, hall, ticket) if waiting else 0
-    wait = estimate_wait_s(session, hall, ticket.service, ahead, at) if waiting else None
+    if position is not None and waiting:
+        ahead, wait = position
+    else:
+        ahead = tickets_ahead(session, hall, ticket) if waiting else 0
+        wait = estimate_wait_s(session, hall, ticket.service, ahead, at) if waiting else None
     priority = None
     if ticket.priority:
         priority = (
@@ -147,6 +160,10 @@ class PrintService:
         # after a failure, ask the server's printer its state now and then until it is back
         self.watch_every_s = STATUS_POLL_S if not app.testing else 0.0
         self._watching = False
+        # tickets whose job was made in their issuing transaction (the listener skips them)
+        self._inline: set[int] = set()
+        # drawing and encoding a ticket is CPU work: done in a worker process, never on the hub
+        self.drawing = DrawingPool()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -185,12 +202,53 @@ class PrintService:
 
     # --- new tickets ------------------------------------------------------------------------
 
+    def will_print(self, session: Session, kiosk: Device | None) -> bool:
+        """Whether a ticket issued by this device gets a print job (an agent or our printer)."""
+        if kiosk is None:
+            return False
+        return self.config.kind != "none" or self.agent_for(session, kiosk) is not None
+
+    def issued(
+        self,
+        session: Session,
+        hall: Hall,
+        ticket: Ticket,
+        *,
+        base_url: str,
+        position: tuple[int, int] | None = None,
+    ) -> Plan | None:
+        """In the issuing transaction: the ticket's print job, one write with the ticket.
+
+        A rolled-back issue leaves no job. Once the transaction has committed, the server's
+        printer (in a background task) or the agent (its ``print.job`` event) prints it."""
+        if ticket.print_state != "pending":
+            return None
+        plan = self.create_job(
+            session, hall, ticket, base_url=base_url, reprint=False, position=position
+        )
+        if plan is None:
+            ticket.print_state = "none"
+            return None
+
+        def go() -> None:
+            self._inline.add(plan.ticket_id)
+            if plan.route == "server":
+                self.spawn(self.print_on_server, plan)
+
+        after_commit(session, go)
+        return plan
+
     def committed(self, events: list[PendingEvent]) -> None:
-        """Hub listener: start printing every committed kiosk ticket (never waits for it)."""
+        """Hub listener: start printing every committed kiosk ticket (never waits for it).
+
+        Tickets issued through :meth:`issued` already have their job: nothing to do here."""
         for ev in events:
             if ev.name != "ticket.issued":
                 continue
             ticket = ev.payload.get("ticket") or {}
+            if isinstance(ticket.get("id"), int) and ticket["id"] in self._inline:
+                self._inline.discard(ticket["id"])
+                continue
             if ticket.get("print_state") == "pending" and isinstance(ticket.get("id"), int):
                 self.spawn(self.print_issued, ev.hall, ticket["id"], self.base_url())
 
@@ -231,7 +289,14 @@ class PrintService:
         ).first()
 
     def create_job(
-        self, session: Session, hall: Hall, ticket: Ticket, *, base_url: str, reprint: bool
+        self,
+        session: Session,
+        hall: Hall,
+        ticket: Ticket,
+        *,
+        base_url: str,
+        reprint: bool,
+        position: tuple[int, int] | None = None,
     ) -> Plan | None:
         """Add a print job for the ticket (in the caller's transaction); None: no printer."""
         at = self.now()
@@ -250,7 +315,9 @@ class PrintService:
         )
         session.add(job)
         session.flush()
-        view = ticket_view(session, hall, ticket, base_url, reprint=reprint, at=at)
+        view = ticket_view(
+            session, hall, ticket, base_url, reprint=reprint, at=at, position=position
+        )
         if agent is None:
             return Plan(hall.slug, job.id, ticket.id, "server", view, kiosk.id if kiosk else None)
         record(
@@ -285,7 +352,10 @@ class PrintService:
     def print_on_server(self, plan: Plan) -> None:
         """Print on the server's printer (never inside a transaction), then record the outcome."""
         with self._printer_lock:
-            outcome = self.deliver(self.config, plan.view)
+            if self.deliver is deliver:  # the real thing: draw and send in a worker process
+                outcome = self.drawing.run(deliver, self.config, plan.view)
+            else:  # a stand-in (tests)
+                outcome = self.deliver(self.config, plan.view)
         if not outcome.ok:
             self.watch_server_printer()
         self.finish(

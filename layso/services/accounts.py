@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -91,6 +94,80 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     if api is not None and api.user.active:
         return principal_for_user(api.user)
     return None
+
+
+# --- a short cache of who a bearer token is -------------------------------------------------
+#
+# Every API request names its caller; looking the token up is two queries. Kiosks and counters
+# send the same token many times a second, so the answer is kept for AUTH_CACHE_S. A revoked
+# device or token, or a disabled user, therefore stops working within that time even when
+# another process made the change; in this process the cache is emptied as soon as such a
+# change commits (see _watch_access below), so here it stops at once.
+
+AUTH_CACHE_S = 0.5
+AUTH_CACHE_MAX = 4096
+_token_cache: dict[str, tuple[float, Principal | None]] = {}
+_ACCESS_MODELS = (Device, ApiToken, User, UserSession)
+
+
+def cached_principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
+    """:func:`principal_for_token`, remembered for :data:`AUTH_CACHE_S` (only live answers)."""
+    if not token or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    hit = _token_cache.get(digest)
+    clock = time.monotonic()
+    if hit is not None and hit[0] > clock:
+        return hit[1]
+    principal = principal_for_token(session, token, now)
+    if principal is not None:  # a refusal is not kept: a new token works at once
+        if len(_token_cache) >= AUTH_CACHE_MAX:
+            _token_cache.clear()
+        _token_cache[digest] = (clock + AUTH_CACHE_S, principal)
+    return principal
+
+
+def forget_access() -> None:
+    """Drop every cached token answer (after a change to devices, tokens, users, sessions)."""
+    _token_cache.clear()
+
+
+# a device's printer state changes with every printed ticket and grants nothing
+_NOT_ACCESS = frozenset({"printer_state", "printer_detail", "printer_state_at"})
+
+
+def _changes_access(obj: object) -> bool:
+    if not isinstance(obj, _ACCESS_MODELS):
+        return False
+    attrs = sa.inspect(obj).attrs
+    return any(a.key not in _NOT_ACCESS and a.history.has_changes() for a in attrs)
+
+
+@event.listens_for(Session, "before_flush")
+def _watch_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    if any(isinstance(o, _ACCESS_MODELS) for o in (*session.new, *session.deleted)) or any(
+        _changes_access(o) for o in session.dirty
+    ):
+        session.info["layso.access_changed"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _watch_bulk(state: Any) -> None:
+    if (state.is_update or state.is_delete) and any(
+        m.class_ in _ACCESS_MODELS for m in state.all_mappers
+    ):
+        state.session.info["layso.access_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _watch_access(session: Session) -> None:
+    if session.info.pop("layso.access_changed", False):
+        forget_access()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_flag(session: Session, _previous: Any) -> None:
+    session.info.pop("layso.access_changed", None)
 
 
 def principal_for_user(user: User, *, session_id: int | None = None) -> Principal:

@@ -95,8 +95,13 @@ def issue_ticket(
     priority: str | None,
     now: datetime,
     device: Device | None = None,
+    print_state: str | None = None,
 ) -> Issued:
-    """Give the next number of an area, unique and gap-free for the hall's business day."""
+    """Give the next number of an area, unique and gap-free for the hall's business day.
+
+    ``print_state``: "pending" when the caller creates the ticket's print job in this same
+    transaction, "none" when nothing will print it; by default "pending" for a device's ticket.
+    """
     service = get_service(session, hall, service_code)
     if not service_is_open(hall, service, now):
         raise errors.ServiceClosed(service=service.name)
@@ -128,7 +133,7 @@ def issue_ticket(
         device_id=device.id if device else None,
         issued_at=now,
         queued_at=now,
-        print_state="pending" if device is not None else "none",
+        print_state=print_state or ("pending" if device is not None else "none"),
     )
     ticket.service = service
     ticket.issued_service = service

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,16 @@ from layso.db import Database
 logger = logging.getLogger(__name__)
 
 ROLES = ("kiosk", "display", "counter", "printer", "manager")
+
+
+def _favicon() -> ResponseReturnValue:
+    """Every browser asks for /favicon.ico: the icon, cached for a day (not a 404 in the log)."""
+    return send_from_directory(
+        os.path.join(os.path.dirname(__file__), "static"),
+        "favicon.ico",
+        mimetype="image/vnd.microsoft.icon",
+        max_age=86400,
+    )
 
 
 def create_app(
@@ -59,6 +70,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(api.public)
     app.register_blueprint(pages.bp)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     for role in ROLES:
         module = importlib.import_module(role)
         if hasattr(module, "bp"):

@@ -231,11 +231,17 @@ def test_the_counter_display_follows_its_counter(hall: Hall, page_factory: Any) 
     )
     expect(page.locator("body")).to_have_attribute("data-ready", "1", timeout=READY_S)
     expect(page.locator("#counter-title")).to_contain_text("Quầy 1")
+    expect(page.locator("#cd-label")).to_have_text(re.compile(r"^Quầy sẵn sàng\s*Ready$"))
+    expect(page.locator("#cd")).not_to_contain_text("Xin mời số tiếp theo")  # nobody is called
     hall.issue("TP")
 
     ticket = hall.call(1)
     expect(page.locator("#cd-number")).to_have_text(ticket["display_number"], timeout=1000)
-    expect(page.locator("#cd-label")).to_have_text("Mời công dân có số")
+    expect(page.locator("#cd-label")).to_have_text(
+        re.compile(r"^Mời quý khách có số\s*Now calling$")
+    )
+    expect(page.locator("#cd-sub")).not_to_contain_text("Now calling")
+    expect(page.locator("#cd-clerk")).to_have_text("Cán bộ quầy 1")  # not "Cán bộ: Cán bộ …"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "counter-display.png"), animations="disabled")
     hall.act(1, "no-show")

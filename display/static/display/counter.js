@@ -29,17 +29,23 @@
       sub.append(S.el("span", null, "Xin vui lòng chờ trong giây lát"), S.el("small", null, "Paused"));
     } else if (t) {
       box.dataset.state = t.status;
-      label.textContent = t.status === "called" ? "Mời công dân có số" : "Đang phục vụ số";
+      // the English beside the Vietnamese it translates, not after the area's name
+      label.replaceChildren(t.status === "called" ? "Mời quý khách có số " : "Đang phục vụ số ",
+        S.el("small", null, t.status === "called" ? "Now calling" : "Now serving"));
       num.textContent = t.display_number;
-      sub.append(S.el("span", null, t.service_name || ""),
-                 S.el("small", null, t.status === "called" ? "Now calling" : "Now serving"));
+      sub.append(S.el("span", null, t.service_name || ""));
     } else {
       box.dataset.state = "idle";
-      label.textContent = "Sẵn sàng tiếp nhận";
+      // nobody is called: say so, never "Xin mời số tiếp theo" as if calling
+      label.replaceChildren("Quầy sẵn sàng ", S.el("small", null, "Ready"));
       num.textContent = "—";
-      sub.append(S.el("span", null, "Xin mời số tiếp theo"), S.el("small", null, "Ready"));
+      sub.append(S.el("span", null, "Vui lòng theo dõi màn hình gọi số"),
+                 S.el("small", null, "Please watch the hall's display"));
     }
-    const clerk = c.state !== "closed" && state.clerkName ? `Cán bộ: ${state.clerkName}` : "";
+    const name = state.clerkName || "";
+    // "Cán bộ quầy 1" already says who it is: no "Cán bộ: Cán bộ quầy 1"
+    const clerk = c.state === "closed" || !name ? ""
+      : (/^cán bộ/i.test(name) ? name : `Cán bộ: ${name}`);
     $("cd-clerk").textContent = clerk;
   }
 

@@ -65,7 +65,11 @@ def drive(post: Any, tickets: int, kiosks: int) -> dict[str, Any]:
 
 
 def layso(args: argparse.Namespace) -> dict[str, Any]:
-    extra = {"LAYSO_ASYNC_MODE": args.mode, "LAYSO_PRINTER": args.printer}
+    # an empty LAYSO_PRINTER is the default preview printer (instance/tickets)
+    extra = {
+        "LAYSO_ASYNC_MODE": args.mode,
+        "LAYSO_PRINTER": "" if args.printer == "preview" else "none",
+    }
     if args.database_url:
         extra["LAYSO_DATABASE_URL"] = args.database_url
     with demo_server(**extra) as (url, demo, proc):

@@ -1,4 +1,4 @@
-"""Rating pad layout at the tablet's real sizes: every face and every reason fits (issue 13)."""
+"""Rating pad and counter page at their real sizes: every face, reason and name fits (issue 13)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,31 @@ def test_every_face_and_reason_fits_portrait_and_landscape(
         expect(pads[(800, 1280)].locator(".smiley .label")).to_have_text(
             ["Rất hài lòng", "Hài lòng", "Không hài lòng"]
         )
+
+
+def test_counter_page_hall_name_transfer_areas_and_figures_explained(
+    hall: Any, page_factory: Any
+) -> None:
+    server, demo, _ = hall
+    call(server, demo, "tickets", demo["devices"]["kiosk"], {"service": "TP"})
+    page = page_factory(1366, 768)
+    page.goto(f"{server.url}/login?next=/counter")
+    page.fill("input[name=username]", "clerk2")
+    page.fill("input[name=password]", "demo-clerk2")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{server.url}/counter", timeout=WAIT)
+    name = page.locator("#hall-name")
+    expect(name).to_have_text("Trung tâm Phục vụ hành chính công xã Tân Phú", timeout=WAIT)
+    cut = name.evaluate(
+        "e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > innerWidth"
+    )
+    assert not cut
+    assert "trung bình" in (page.locator("#fig-mean-box").get_attribute("title") or "")
+    expect(page.locator("#fig-mean-box")).to_contain_text("Phục vụ trung bình")
+
+    call(server, demo, "counters/2/next", demo["counters"][1]["token"])
+    expect(page.locator("[data-act=transfer]")).to_be_enabled(timeout=WAIT)
+    page.locator("[data-act=transfer]").click()
+    to_one = page.locator('[data-to-counter="1"]')
+    expect(to_one.locator(".areas")).to_have_text("Tư pháp - Hộ tịch, Chứng thực")
+    page.keyboard.press("Escape")

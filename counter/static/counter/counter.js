@@ -550,6 +550,7 @@
     const others = [...st.counters.values()].filter((c) => c.number !== st.mine);
     $("transfer-counters").innerHTML = others.map((c) => `
       <button type="button" class="choice" data-to-counter="${esc(c.number)}">Quầy ${esc(c.number)}
+        <span class="areas">${esc((c.services || []).map(serviceName).join(", "))}</span>
         <small>${c.state === "open" ? "đang mở · open" : c.state === "paused" ? "tạm dừng · paused" : "đóng · closed"}</small>
       </button>`).join("");
     $("dlg-transfer").showModal();

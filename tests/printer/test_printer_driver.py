@@ -125,7 +125,7 @@ def test_print_closes_the_connection_when_writing_fails(fake_printer, monkeypatc
         ("paper_out", "paper_out"),
         ("offline", "offline"),
         ("garbage", "error"),
-        ("no_answer", "unknown"),  # connects, takes bytes, never answers: not "ok", not "offline",
+        ("no_answer", "unknown"),  # takes bytes, never answers: neither "ok" nor "offline"
     ],
 )
 def test_status_over_tcp(fake_printer, state: str, expected: str) -> None:

@@ -450,3 +450,14 @@ def servers() -> Iterator[Callable[..., Server]]:
 def needs() -> Callable[[bool, str], None]:
     """needs(ok, reason): the `need` helper as a fixture (conftest modules share one name)."""
     return need
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, tests on the shared Redis run on one worker, one after another.
+
+    Socket.IO's message queue is a Redis pub/sub channel, and pub/sub ignores the database number:
+    two such tests on two workers would see each other's events (both halls are "demo").
+    """
+    for item in items:
+        if item.get_closest_marker("redis") is not None:
+            item.add_marker(pytest.mark.xdist_group("redis"))

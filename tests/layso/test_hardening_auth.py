@@ -262,6 +262,7 @@ def test_successful_sign_ins_do_not_count(site: Site) -> None:
     assert codes == [302] * (LOGIN_RATE + 3)
 
 
+@pytest.mark.redis
 def test_the_limit_is_shared_by_two_server_processes_through_redis(
     rootconf: Any, tmp_path: Path, pg_url: str, servers: Callable[..., Any]
 ) -> None:

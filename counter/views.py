@@ -38,7 +38,7 @@ def counter_page() -> ResponseReturnValue:
 @bp.get("/rating")
 def rating_page() -> ResponseReturnValue:
     """The citizen's smiley pad; the device token comes once as ?token= and is remembered."""
-    return render_template("counter/rating.html")
+    return render_template("counter/rating.html", device_page=True)
 
 
 @bp.get("/api/v1/halls/<slug>/me/today")

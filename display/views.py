@@ -50,13 +50,13 @@ def init_app(app: Flask) -> None:
 @bp.get("/display")
 def wall() -> ResponseReturnValue:
     """The wall display: opened once with ?token=, then driven by the hub."""
-    return render_template("display/wall.html")
+    return render_template("display/wall.html", device_page=True)
 
 
 @bp.get("/counter-display")
 def counter_display() -> ResponseReturnValue:
     """The small screen over one counter (a counter-display device's token)."""
-    return render_template("display/counter.html")
+    return render_template("display/counter.html", device_page=True)
 
 
 # --- API ------------------------------------------------------------------------------------

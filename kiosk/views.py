@@ -48,7 +48,9 @@ def kiosk_page() -> ResponseReturnValue:
     """The touchscreen kiosk; the device token comes once as ?token= and is remembered."""
     settings = current_app.config["LAYSO_SETTINGS"]
     return render_template(
-        "kiosk/kiosk.html", server_printer="none" if settings.printer == "none" else "yes"
+        "kiosk/kiosk.html",
+        server_printer="none" if settings.printer == "none" else "yes",
+        device_page=True,
     )
 
 

@@ -24,7 +24,14 @@ from layso.services.accounts import (
     principal_for_user,
     session_user,
 )
-from layso.services.state import REPLAY_LIMIT, events_after, hall_state, oldest_seq
+from layso.services.state import (
+    REPLAY_LIMIT,
+    device_event,
+    device_state,
+    events_after,
+    hall_state,
+    oldest_seq,
+)
 from layso.web import has_surrogate
 
 logger = logging.getLogger(__name__)
@@ -37,8 +44,28 @@ socketio = SocketIO()
 Listener = Callable[[list[PendingEvent]], None]
 
 
+DEVICES = "devices"  # devices hear the hall's events here, as device_event() shows them
+
+
 def room(hall: str, audience: str = "hall") -> str:
     return f"hall:{hall}" if audience == "hall" else f"hall:{hall}:{audience}"
+
+
+def rooms_for(hall: str, audiences: list[str], principal: Principal) -> list[str]:
+    """The rooms a connection joins: a device hears the hall's events in the devices' room,
+    where they carry no clerk's login name (people hear them in the hall's room)."""
+    device = principal.kind == "device"
+    return [room(hall, DEVICES if device and aud == "hall" else aud) for aud in audiences]
+
+
+def emissions(ev: PendingEvent) -> list[tuple[str | list[str], dict[str, Any]]]:
+    """Where one committed event goes, and with which body."""
+    if ev.audience != "hall":
+        return [(room(ev.hall, ev.audience), ev.payload)]
+    to_devices = device_event(ev.name, ev.payload)
+    if to_devices is ev.payload:  # nothing in it is for people only: one message
+        return [([room(ev.hall), room(ev.hall, DEVICES)], ev.payload)]
+    return [(room(ev.hall), ev.payload), (room(ev.hall, DEVICES), to_devices)]
 
 
 def audiences_for(session: Session, hall: Hall, principal: Principal) -> list[str]:
@@ -70,7 +97,8 @@ class Hub:
 
     def committed(self, events: list[PendingEvent]) -> None:
         for ev in events:
-            socketio.emit(ev.name, ev.payload, to=room(ev.hall, ev.audience), namespace=NAMESPACE)
+            for to, body in emissions(ev):
+                socketio.emit(ev.name, body, to=to, namespace=NAMESPACE)
         for listener in self.listeners:
             try:
                 listener(events)
@@ -86,7 +114,8 @@ def external_emitter(redis_url: str | None) -> Listener:
 
     def publish(events: list[PendingEvent]) -> None:
         for ev in events:
-            external.emit(ev.name, ev.payload, to=room(ev.hall, ev.audience), namespace=NAMESPACE)
+            for to, body in emissions(ev):
+                external.emit(ev.name, body, to=to, namespace=NAMESPACE)
 
     return publish
 
@@ -127,17 +156,19 @@ def connect(auth: Any = None) -> bool:
             logger.info("hub: refused a connection to hall %r", slug)
             return False
         audiences = audiences_for(s, hall, principal)
-        for aud in audiences:
-            join_room(room(hall.slug, aud))
+        for name in rooms_for(hall.slug, audiences, principal):
+            join_room(name)
+        device = principal.kind == "device"
         replay = None
         if after is not None and after <= hall.event_seq and after >= oldest_seq(s, hall) - 1:
-            replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1)
+            replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1, device=device)
             if len(replay) > REPLAY_LIMIT:
                 replay = None
         # to this one client, which is connected to this process: not through the message
         # queue, which would carry every screen's snapshot to every other server process
         if replay is None:
-            emit("snapshot", hall_state(s, hall, now()), ignore_queue=True)
+            state = hall_state(s, hall, now())
+            emit("snapshot", device_state(state) if device else state, ignore_queue=True)
         else:
             for item in replay:
                 body = dict(item)

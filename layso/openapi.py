@@ -474,7 +474,15 @@ def openapi_document() -> dict[str, Any]:
                     {
                         "number": {"type": "integer"},
                         "state": {"enum": ["open", "paused", "closed"]},
-                        "clerk": {"type": ["string", "null"]},
+                        "clerk": {
+                            "type": ["string", "null"],
+                            "description": "the clerk's username for clerks and managers; "
+                            "for devices the clerk's full name (never a login name)",
+                        },
+                        "clerk_name": {
+                            "type": ["string", "null"],
+                            "description": "the clerk's full name",
+                        },
                         "ticket": {"oneOf": [TICKET, {"type": "null"}]},
                     },
                     ["number", "state"],

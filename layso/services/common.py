@@ -271,6 +271,7 @@ def counter_changed(session: Session, hall: Hall, counter: Counter, now: datetim
             "counter": counter.number,
             "state": body["state"],
             "clerk": body["clerk"],
+            "clerk_name": body["clerk_name"],
             "ticket": body["ticket"],
             "pause_reason": counter.pause_reason,
         },

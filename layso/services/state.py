@@ -32,6 +32,24 @@ REPLAY_LIMIT = 1000  # a client further behind than this gets a fresh snapshot i
 RECENT_CALLS = 10
 
 
+def device_counter(body: dict[str, Any]) -> dict[str, Any]:
+    """A counter (or its counter.changed event) as a device sees it: the clerk by full name
+    (``clerk`` and ``clerk_name`` alike), never by login name; null when the name is unknown."""
+    if "clerk" not in body:
+        return body
+    return {**body, "clerk": body.get("clerk_name") or None}
+
+
+def device_event(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An event as devices receive it (the same object when nothing in it is for staff only)."""
+    return device_counter(payload) if name == "counter.changed" else payload
+
+
+def device_state(state: dict[str, Any]) -> dict[str, Any]:
+    """The hall's snapshot as devices receive it: no clerk's login name."""
+    return {**state, "counters": [device_counter(c) for c in state["counters"]]}
+
+
 def hall_info(hall: Hall) -> dict[str, Any]:
     return {
         "slug": hall.slug,
@@ -145,15 +163,24 @@ def hall_state(session: Session, hall: Hall, now: datetime) -> dict[str, Any]:
 
 
 def events_after(
-    session: Session, hall: Hall, after: int, audiences: Iterable[str], limit: int = REPLAY_LIMIT
+    session: Session,
+    hall: Hall,
+    after: int,
+    audiences: Iterable[str],
+    limit: int = REPLAY_LIMIT,
+    *,
+    device: bool = False,
 ) -> list[dict[str, Any]]:
-    """The hall's events after seq `after` that these audiences may see, oldest first."""
+    """The hall's events after seq `after` that these audiences may see, oldest first
+    (as a device receives them when `device`)."""
     rows = session.execute(
         sa.select(Event.name, Event.payload)
         .where(Event.hall_id == hall.id, Event.seq > after, Event.audience.in_(list(audiences)))
         .order_by(Event.seq)
         .limit(limit)
     ).all()
+    if device:
+        return [{"name": name, **device_event(name, payload)} for name, payload in rows]
     return [{"name": name, **payload} for name, payload in rows]
 
 

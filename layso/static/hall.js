@@ -5,30 +5,66 @@
  *   Layso.connect({hall: me.hall, onSnapshot(state) {...}, onEvent(name, body) {...},
  *                  onStatus(online) {...}});
  *
- * A device page is opened once with ?token=...; the token is kept in localStorage and removed
- * from the address bar. Signed-in users use their session cookie and the page's CSRF token.
+ * A device page is opened once with ?token=...; device-token.js (the page's first script) has
+ * already removed it from the address bar. The token becomes the device's saved token
+ * (localStorage) once the server accepts it; one the server refuses (401) is dropped and the
+ * saved token, if any, is used again: a bad token in the URL never replaces a working one.
+ * Signed-in users use their session cookie and the page's CSRF token.
  * The hub connection sends the last seq it saw, so a reconnect replays exactly what was missed
  * (or the server sends a fresh snapshot); events already seen are ignored by seq.
  */
 (function () {
   "use strict";
   const TOKEN_KEY = "layso.token";
+  const PENDING_KEY = "layso.token.new"; /* a token from the URL the server has not accepted yet */
   const params = new URLSearchParams(window.location.search);
-
-  function deviceToken() {
-    const fromUrl = params.get("token");
-    if (fromUrl) {
-      try { localStorage.setItem(TOKEN_KEY, fromUrl); } catch (e) { /* private mode */ }
-      params.delete("token");
-      const rest = params.toString();
-      history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
-      return fromUrl;
-    }
-    try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
-  }
+  const store = (area, key, value) => {
+    try {
+      if (value === null) area.removeItem(key);
+      else area.setItem(key, value);
+    } catch (e) { /* private mode: kept in memory only */ }
+  };
+  const read = (area, key) => { try { return area.getItem(key); } catch (e) { return null; } };
 
   let token = null;
+  let saved = null;   /* the device's working token (localStorage) */
+  let pending = null; /* a token from the URL, until the server accepts or refuses it */
   let lang = "vi";
+
+  function deviceToken() {
+    /* device-token.js normally took ?token= already; a page without it still has it here */
+    let fromUrl = params.get("token");
+    if (params.has("token")) {
+      params.delete("token");
+      const rest = params.toString();
+      history.replaceState(history.state, "",
+        window.location.pathname + (rest ? "?" + rest : "") + window.location.hash);
+    }
+    const boot = window.LaysoBoot && window.LaysoBoot.token;
+    fromUrl = fromUrl || boot || read(sessionStorage, PENDING_KEY) || null;
+    saved = read(localStorage, TOKEN_KEY);
+    pending = fromUrl && fromUrl !== saved ? fromUrl : null;
+    if (!pending) store(sessionStorage, PENDING_KEY, null);
+    return pending || saved;
+  }
+
+  /* the server's word on a token from the URL: keep it, or go back to the saved one */
+  function settle(used, status) {
+    if (!pending || used !== pending) return false;
+    if (status >= 200 && status < 300) {
+      store(localStorage, TOKEN_KEY, pending);
+      saved = pending;
+    } else if (status !== 401) {
+      return false; /* not a verdict on the token (network, 5xx, a forbidden action) */
+    } else {
+      token = saved;
+      window.Layso.tokenRefused = true;
+      document.documentElement.dataset.tokenRefused = "1"; /* seen by pages and tests */
+    }
+    pending = null;
+    store(sessionStorage, PENDING_KEY, null);
+    return status === 401 && token !== null;
+  }
 
   function csrf() {
     const m = document.querySelector('meta[name="csrf-token"]');
@@ -36,8 +72,16 @@
   }
 
   async function api(method, path, body, opts) {
+    const used = opts && opts.session ? null : token;
+    const r = await request(method, path, body, opts, used);
+    /* a refused token from the URL: the same request again with the working saved token */
+    if (used && settle(used, r.status)) return request(method, path, body, opts, token);
+    return r;
+  }
+
+  async function request(method, path, body, opts, bearer) {
     const headers = {"Accept": "application/json", "Accept-Language": lang};
-    if (token && !(opts && opts.session)) headers["Authorization"] = "Bearer " + token;
+    if (bearer) headers["Authorization"] = "Bearer " + bearer;
     if (method !== "GET") headers["X-CSRF-Token"] = csrf();
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (opts && opts.key) headers["Idempotency-Key"] = opts.key;
@@ -174,6 +218,7 @@
       return token;
     },
     get token() { return token; },
+    tokenRefused: false,
     setLang(l) { lang = l === "en" ? "en" : "vi"; },
     get lang() { return lang; },
     api, whoami, connect, fmtWait, params, uuid,

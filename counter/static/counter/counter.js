@@ -168,7 +168,8 @@
     if (name === "counter.changed") {
       const old = st.counters.get(body.counter);
       setCounter({number: body.counter, state: body.state, clerk: body.clerk,
-                  clerk_name: old && old.clerk === body.clerk ? old.clerk_name : null,
+                  clerk_name: body.clerk_name !== undefined ? body.clerk_name
+                    : old && old.clerk === body.clerk ? old.clerk_name : null,
                   ticket: body.ticket, pause_reason: body.pause_reason});
       if (body.ticket) keepTicket(body.ticket);
     } else if (name === "queue.changed") {

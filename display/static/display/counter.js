@@ -78,7 +78,10 @@
         state: body.state, ticket: body.ticket,
         pause_reason: body.pause_reason === undefined ? old.pause_reason : body.pause_reason,
       });
-      if (body.clerk !== state.clerk) {
+      if (body.clerk_name !== undefined) {  // the clerk's full name comes with the event
+        state.clerk = body.clerk;
+        state.clerkName = body.clerk_name || null;
+      } else if (body.clerk !== state.clerk) {  // an older server: ask for the name
         state.clerk = body.clerk;
         state.clerkName = null;
         if (body.clerk) refreshClerk();

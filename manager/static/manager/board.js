@@ -41,6 +41,7 @@
     } else if (name === "counter.changed") {
       const c = state.counters.find((x) => x.number === body.counter);
       if (c && c.clerk !== body.clerk) c.clerk_name = null;
+      if (c && body.clerk_name !== undefined) c.clerk_name = body.clerk_name;
       if (c) Object.assign(c, {state: body.state, clerk: body.clerk, ticket: body.ticket,
                                pause_reason: body.pause_reason});
       else refetch();

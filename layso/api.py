@@ -97,6 +97,8 @@ def issue(slug: str) -> ResponseReturnValue:
     def act(c: Context) -> tuple[dict[str, Any], int]:
         rate_limit("issue", f"{c.principal.kind}:{c.principal.id}")
         device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
+        printing = current_app.extensions.get("layso.printer")
+        prints = device is not None and (printing is None or printing.will_print(c.session, device))
         issued = ticket_ops.issue_ticket(
             c.session,
             c.hall,
@@ -104,7 +106,16 @@ def issue(slug: str) -> ResponseReturnValue:
             priority=priority,
             now=now(),
             device=device,
+            print_state="pending" if prints else "none",
         )
+        if printing is not None:  # the print job, in this same transaction
+            printing.issued(
+                c.session,
+                c.hall,
+                issued.ticket,
+                base_url=printing.base_url(),
+                position=(issued.ahead, issued.estimated_wait_s),
+            )
         body = _ticket_body(c.hall, issued.ticket, issued.ahead, issued.estimated_wait_s)
         return {"ticket": body, **body}, 201
 

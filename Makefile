@@ -15,9 +15,10 @@ $(BIN)/layso: pyproject.toml
 demo: $(BIN)/layso
 	$(BIN)/layso demo
 
-## set up, then run every test
+## set up, then run every test (one pytest-xdist worker per core; TEST_JOBS=0 runs them in one process)
+TEST_JOBS ?= auto
 test: $(BIN)/layso
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 lint: $(BIN)/layso
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -17,7 +17,7 @@ from socketio import RedisManager
 from sqlalchemy.orm import Session
 
 from layso.db import Database, PendingEvent
-from layso.models import Counter, Device, Hall, Role, User, UserSession
+from layso.models import ApiToken, Counter, Device, Hall, Role, User, UserSession
 from layso.services.accounts import (
     Principal,
     principal_for_token,
@@ -243,9 +243,11 @@ class AccessWatch:
         devices = {p.id for p in live.values() if p.kind == "device"}
         users = {p.id for p in live.values() if p.kind == "user"}
         sessions = {p.session_id for p in live.values() if p.session_id is not None}
+        api_tokens = {p.token_id for p in live.values() if p.token_id is not None}
         ok_devices: set[int] = set()
         ok_users: set[int] = set()
         ok_sessions: set[int] = set()
+        ok_tokens: set[int] = set()
         with self.db.read() as s:
             if devices:
                 ok_devices = set(
@@ -267,12 +269,24 @@ class AccessWatch:
                         )
                     )
                 )
+            if api_tokens:
+                ok_tokens = set(
+                    s.scalars(
+                        sa.select(ApiToken.id).where(
+                            ApiToken.id.in_(api_tokens), ApiToken.revoked_at.is_(None)
+                        )
+                    )
+                )
         gone = []
         for sid, p in live.items():
             if p.kind == "device":
                 alive = p.id in ok_devices
             else:
-                alive = p.id in ok_users and (p.session_id is None or p.session_id in ok_sessions)
+                alive = (
+                    p.id in ok_users
+                    and (p.session_id is None or p.session_id in ok_sessions)
+                    and (p.token_id is None or p.token_id in ok_tokens)
+                )
             if not alive:
                 gone.append(sid)
         return gone

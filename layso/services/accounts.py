@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -62,6 +62,7 @@ class Principal:
     counter_id: int | None = None  # a device bound to a counter
     via_session: bool = False
     session_id: int | None = None  # the UserSession row of a signed-in browser
+    token_id: int | None = None  # the ApiToken row of a user's bearer token
 
     @property
     def is_user(self) -> bool:
@@ -92,7 +93,7 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
         sa.select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
     ).one_or_none()
     if api is not None and api.user.active:
-        return principal_for_user(api.user)
+        return replace(principal_for_user(api.user), token_id=api.id)
     return None
 
 

@@ -6,6 +6,7 @@ Redis), live hub connections that end with the access, ratings from the pad only
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -354,6 +355,24 @@ def test_a_disabled_users_live_connection_ends(site: Site, watchers: Callable) -
 
     assert r.status_code == 200, r.text
     assert page.gone.wait(DISCONNECT_S), "the disabled clerk's page is still connected"
+
+
+def test_a_revoked_api_tokens_live_connection_ends(site: Site, watchers: Callable) -> None:
+    token = site.demo["counters"][2]["token"]  # clerk3's API token
+    page = watchers(site.url, {"hall": "demo", "token": token})
+    bystander = watchers(site.url, {"hall": "demo", "token": site.demo["counters"][1]["token"]})
+    digest = hashlib.sha256(token.encode()).hexdigest()
+
+    engine = site.db()
+    with engine.begin() as conn:  # as an administrator's tool would revoke it
+        conn.execute(
+            sa.text("UPDATE api_token SET revoked_at = CURRENT_TIMESTAMP WHERE token_hash = :h"),
+            {"h": digest},
+        )
+    engine.dispose()
+
+    assert page.gone.wait(DISCONNECT_S), "the revoked token's connection is still live"
+    assert not bystander.gone.is_set() and bystander.client.connected
 
 
 def test_signing_out_ends_the_pages_live_connection(site: Site, watchers: Callable) -> None:

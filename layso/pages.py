@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from layso import errors, limits
 from layso.openapi import openapi_document
 from layso.services.accounts import audit, authenticate, end_session, start_session
-from layso.web import check_csrf, csrf_token, db, lang, now
+from layso.web import check_csrf, csrf_token, db, now
 
 bp = Blueprint("pages", __name__)
 
@@ -61,15 +61,45 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _login_refused(e: errors.LaysoError, target: str) -> ResponseReturnValue:
-    resp = make_response(render_template("login.html", error=e.message(lang()), next=target), 429)
+# why a page sent the browser here, told above the form (the page's path prefix → vi, en)
+SIGN_IN_REASONS = (
+    (
+        "/counter",
+        "Vui lòng đăng nhập để dùng trang quầy.",
+        "Please sign in to use the counter page.",
+    ),
+    (
+        "/manager",
+        "Vui lòng đăng nhập để dùng trang quản lý.",
+        "Please sign in to use the manager pages.",
+    ),
+)
+WRONG_PASSWORD = ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.")
+
+
+def _reason(target: str) -> tuple[str, str] | None:
+    path = urlsplit(target).path
+    for prefix, vi, en in SIGN_IN_REASONS:
+        if path == prefix or path.startswith(prefix + "/"):
+            return vi, en
+    return None
+
+
+def _login_page(target: str, error: tuple[str, str] | None = None, username: str = "") -> str:
+    """The sign-in form; an error in Vietnamese with English beside, the username kept."""
+    reason = None if error else _reason(target)
+    return render_template("login.html", error=error, reason=reason, next=target, username=username)
+
+
+def _login_refused(e: errors.LaysoError, target: str, username: str) -> ResponseReturnValue:
+    error = (e.message("vi"), e.message("en"))
+    resp = make_response(_login_page(target, error, username), 429)
     resp.headers["Retry-After"] = str(getattr(e, "retry_after", limits.WINDOW_S))
     return resp
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    error = None
     target = _safe_next(request.values.get("next"))
     if request.method == "POST":
         check_csrf()
@@ -83,7 +113,7 @@ def login() -> ResponseReturnValue:
             limits.check("login", f"{address}|{username}")
             limits.check("login_address", address, per_minute=per_address)
         except errors.LaysoError as e:
-            return _login_refused(e, target)
+            return _login_refused(e, target, username)
         with db().write() as s:
             user = authenticate(s, username, password)
             audit(
@@ -99,12 +129,7 @@ def login() -> ResponseReturnValue:
         if user is None:
             limits.hit("login", f"{address}|{username}")  # only failures count
             limits.hit("login_address", address, per_minute=per_address)
-            error = (
-                "Sai tên đăng nhập hoặc mật khẩu."
-                if lang() == "vi"
-                else "Wrong username or password."
-            )
-            return render_template("login.html", error=error, next=target), 401
+            return _login_page(target, WRONG_PASSWORD, username), 401
         limits.clear("login", f"{address}|{username}")
         session.clear()
         session.permanent = True
@@ -112,13 +137,17 @@ def login() -> ResponseReturnValue:
         csrf_token()
         current_app.logger.info("user %s signed in", username)
         return redirect(target)
-    return render_template("login.html", error=error, next=target)
+    return _login_page(target)
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Sign out; with a `next` field (sign in with another account) the sign-in page for it."""
     check_csrf()
     with db().write() as s:
         end_session(s, session.get("sid"), now())
     session.clear()
+    target = request.form.get("next")
+    if target and _safe_next(target) == target and target != "/":
+        return redirect(url_for("pages.login", next=target))
     return redirect(url_for("pages.login"))

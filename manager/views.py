@@ -14,7 +14,17 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from layso import errors
-from layso.models import AuditEntry, Counter, Device, Hall, Role, Service, Suggestion, User
+from layso.models import (
+    AuditEntry,
+    Counter,
+    Device,
+    Hall,
+    PriorityReason,
+    Role,
+    Service,
+    Suggestion,
+    User,
+)
 from layso.services.common import tz
 from layso.web import db, load_principal, now
 from manager import bp
@@ -38,6 +48,64 @@ ACTIONS = {
     "config.notice.add": ("Thêm thông báo", "Notice added"),
     "config.notice.edit": ("Sửa thông báo", "Notice changed"),
     "config.notice.delete": ("Xóa thông báo", "Notice deleted"),
+    "ticket_reprint": ("In lại phiếu", "Ticket reprinted"),
+}
+
+# the audit log's detail keys and field names in words (Vietnamese, English)
+DETAIL_KEYS = {
+    "username": ("Tài khoản", "Account"),
+    "ip": ("Địa chỉ IP", "IP address"),
+    "code": ("Mã", "Code"),
+    "name": ("Tên", "Name"),
+    "name_en": ("Tên tiếng Anh", "English name"),
+    "number": ("Số", "Number"),
+    "services": ("Lĩnh vực", "Areas"),
+    "role": ("Vai trò", "Role"),
+    "device": ("Thiết bị số", "Device no."),
+    "kind": ("Loại thiết bị", "Device kind"),
+    "text": ("Nội dung", "Text"),
+    "text_en": ("Nội dung tiếng Anh", "English text"),
+    "id": ("Mã số", "Id"),
+    "ticket": ("Mã vé", "Ticket id"),
+    "job": ("Lệnh in", "Print job"),
+    "timezone": ("Múi giờ", "Time zone"),
+    "hours": ("Giờ làm việc", "Working hours"),
+    "priority_policy": ("Chính sách ưu tiên", "Priority policy"),
+    "priority_interleave": ("Xen kẽ: 1 ưu tiên sau N số", "Interleave N"),
+    "priority_weight": ("Hệ số chờ của số ưu tiên", "Priority weight"),
+    "voice_template": ("Câu gọi số", "Call sentence"),
+    "rating_scale": ("Thang đánh giá", "Rating scale"),
+    "rating_labels": ("Nhãn mức đánh giá", "Rating labels"),
+    "satisfaction_target": ("Mục tiêu hài lòng", "Satisfaction target"),
+    "greeting": ("Lời chào trên kiosk", "Kiosk greeting"),
+    "ticket_footer": ("Chân phiếu", "Ticket footer"),
+    "prefix": ("Chữ đầu số", "Prefix"),
+    "first_number": ("Số đầu", "First number"),
+    "last_number": ("Số cuối", "Last number"),
+    "step": ("Bước nhảy", "Step"),
+    "daily_cap": ("Giới hạn số/ngày", "Daily cap"),
+    "target_wait_min": ("Thời gian chờ tối đa (phút)", "Target wait (min)"),
+    "position": ("Thứ tự", "Position"),
+    "active": ("Đang dùng", "Active"),
+    "procedures": ("Thủ tục", "Procedures"),
+    "full_name": ("Họ tên", "Full name"),
+}
+# values that are codes: roles, device kinds, priority policies, yes / no
+CODED_KEYS = ("role", "kind", "priority_policy")
+DETAIL_VALUES = {
+    "clerk": ("Cán bộ", "Clerk"),
+    "manager": ("Lãnh đạo", "Manager"),
+    "admin": ("Quản trị viên", "Admin"),
+    "kiosk": ("Kiosk lấy số", "Kiosk"),
+    "display": ("Màn hình gọi số", "Wall display"),
+    "counter-display": ("Màn hình quầy", "Counter display"),
+    "rating-pad": ("Bảng đánh giá", "Rating pad"),
+    "print-agent": ("Máy in phiếu", "Print agent"),
+    "strict": ("Ưu tiên tuyệt đối", "Strict"),
+    "interleaved": ("Xen kẽ", "Interleaved"),
+    "weighted": ("Theo thời gian chờ có trọng số", "Weighted"),
+    True: ("có", "yes"),
+    False: ("không", "no"),
 }
 
 
@@ -55,13 +123,10 @@ def _signed_in_manager(s: Session) -> PageUser:
     principal = load_principal(s)
     if principal is None or principal.kind != "user":
         raise _SignIn()
-    if principal.role not in MANAGERS:
-        raise errors.Forbidden(
-            vi="Trang này dành cho lãnh đạo và quản trị viên.",
-            en="This page is for managers and admins.",
-        )
     user = s.get(User, principal.id)
     assert user is not None
+    if principal.role not in MANAGERS:
+        raise _NoAccess(user.username)
     hall = None
     if user.hall_id is not None:
         hall = s.get(Hall, user.hall_id)
@@ -81,8 +146,16 @@ class _SignIn(Exception):
     """Not signed in: the page sends the browser to /login and back."""
 
 
+class _NoAccess(Exception):
+    """Signed in with an account that may not see the manager pages (a clerk)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(username)
+        self.username = username
+
+
 def manager_page(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
-    """Only a signed-in manager or admin; others get 403, strangers go to /login?next=..."""
+    """Only a signed-in manager or admin; others get a 403 page, strangers go to /login?next=..."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
@@ -92,6 +165,10 @@ def manager_page(view: Callable[..., ResponseReturnValue]) -> Callable[..., Resp
             except _SignIn:
                 target = request.full_path if request.query_string else request.path
                 return redirect(url_for("pages.login", next=target))
+            except _NoAccess as e:  # a page that says so, and a way to switch accounts
+                target = request.full_path if request.query_string else request.path
+                page = render_template("no_access.html", username=e.username, next=target)
+                return page, 403
         return view(*args, **kwargs)
 
     return wrapped
@@ -136,8 +213,12 @@ def board() -> ResponseReturnValue:
 @manager_page
 def log() -> ResponseReturnValue:
     with db().read() as s:
-        choices = _choices(s, _hall(s))
-    return _page("manager/log.html", "log", **choices)
+        hall = _hall(s)
+        choices = _choices(s, hall)
+        reasons = s.scalars(sa.select(PriorityReason).where(PriorityReason.hall_id == hall.id))
+        # the log names a priority group in full ("Người cao tuổi…"), never by its code
+        priorities = {r.code: [r.name, r.name_en] for r in reasons}
+    return _page("manager/log.html", "log", priorities=priorities, **choices)
 
 
 @bp.get("/reports")
@@ -197,19 +278,33 @@ def suggestions() -> ResponseReturnValue:
     )
 
 
-def _detail_text(action: str, detail: dict[str, Any]) -> str:
-    """A short human line for an audit entry's detail."""
+def _detail_text(action: str, detail: dict[str, Any], lang: str = "vi") -> str:
+    """A short human line for an audit entry's detail, in words (lang: "vi" or "en")."""
+    i = 0 if lang == "vi" else 1
+    if action == "config.hall":  # the hall's entry is the changes alone: {field: [old, new]}
+        detail = {"changes": detail}
     parts = []
     for key, value in detail.items():
         if key == "changes" and isinstance(value, dict):
             for field, change in value.items():
+                label = DETAIL_KEYS.get(field, (field, field))[i]
                 if isinstance(change, list) and len(change) == 2:
-                    parts.append(f"{field}: {_short(change[0])} → {_short(change[1])}")
+                    old, new = (_value(field, x, i) for x in change)
+                    parts.append(f"{label}: {old} → {new}")
                 else:
-                    parts.append(f"{field}: {_short(change)}")
+                    parts.append(f"{label}: {_value(field, change, i)}")
         else:
-            parts.append(f"{key}: {_short(value)}")
+            parts.append(f"{DETAIL_KEYS.get(key, (key, key))[i]}: {_value(key, value, i)}")
     return "; ".join(parts)
+
+
+def _value(key: str, value: Any, i: int) -> str:
+    """A detail value in words: a code (role, device kind, policy) or yes / no by its name."""
+    if isinstance(value, bool) or (key in CODED_KEYS and isinstance(value, str)):
+        return DETAIL_VALUES.get(value, (str(value), str(value)))[i]
+    if isinstance(value, list):
+        return _short(", ".join(_value(key, x, i) for x in value) if value else None)
+    return _short(value)
 
 
 def _short(value: Any) -> str:
@@ -271,6 +366,7 @@ def audit() -> ResponseReturnValue:
                 "code": e.action,
                 "failed": e.action == "sign_in_failed",
                 "detail": _detail_text(e.action, e.detail or {}),
+                "detail_en": _detail_text(e.action, e.detail or {}, "en"),
             }
             for e in entries
         ]

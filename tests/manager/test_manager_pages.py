@@ -60,7 +60,7 @@ def test_audit_log_shows_sign_ins_and_config_changes_of_this_hall_only(
     everything = client.get("/manager/audit").get_data(as_text=True)
     config_only = client.get("/manager/audit?kind=config").get_data(as_text=True)
 
-    assert "Thêm lĩnh vực" in everything and "code: NV" in everything
+    assert "Thêm lĩnh vực" in everything and "Mã: NV" in everything  # details in Vietnamese
     assert everything.count('data-action="sign_in"') == 2
     assert "other-manager" not in everything
     assert 'data-action="sign_in"' not in config_only and "Thêm lĩnh vực" in config_only

@@ -63,6 +63,40 @@
   /* "2026-11-21" → "21/11/2026" */
   function day(iso) { return iso ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : ""; }
 
+  /* "21/11/2026" (also 21-11-2026, 21.11.2026, 2026-11-21) → "2026-11-21"; "" → ""; a day
+     that does not exist → null. Dates are typed and shown dd/mm/yyyy whatever the browser's
+     locale (an <input type=date> follows the locale: mm/dd/yyyy in an en-US browser). */
+  function isoDay(text) {
+    text = (text || "").trim();
+    if (!text) return "";
+    let d, m, y;
+    let g = text.match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/);
+    if (g) [d, m, y] = [g[1], g[2], g[3]].map(Number);
+    else if ((g = text.match(/^(\d{4})-(\d{2})-(\d{2})$/))) [y, m, d] = [g[1], g[2], g[3]].map(Number);
+    else return null;
+    const t = new Date(Date.UTC(y, m - 1, d));
+    if (y < 2000 || t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d)
+      return null;
+    return `${y}-${pad(m)}-${pad(d)}`;
+  }
+
+  /* the form's date fields (dd/mm/yyyy) as ISO in q; false (and a message) when one is wrong */
+  function dateFields(q, fields, msg) {
+    for (const [name, input] of Object.entries(fields)) {
+      const iso = isoDay(input.value);
+      input.classList.toggle("invalid", iso === null);
+      if (iso === null) {
+        msg.textContent = `Ngày không hợp lệ: «${input.value}». Nhập theo dạng ngày/tháng/năm, ví dụ ` +
+          `${day(Mgr.today || "2026-11-21")}. · Not a valid date: use dd/mm/yyyy.`;
+        input.focus();
+        return false;
+      }
+      if (iso) q.set(name, iso); else q.delete(name);
+    }
+    msg.textContent = "";
+    return true;
+  }
+
   const STATES = {
     waiting: ["Đang chờ", "Waiting"],
     called: ["Đang gọi", "Called"],
@@ -112,6 +146,7 @@
     today: main ? main.dataset.today : null,
     me: main ? main.dataset.user : null,
     el, dur, minutes, hours, num, pct, clock, day, pad, badge, message, errorText, query,
+    isoDay, dateFields,
     STATES, COUNTER_STATES, PRINTER_STATES, POLICIES,
   };
 })();

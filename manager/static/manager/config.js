@@ -28,6 +28,7 @@
     for (const b of tabs) b.classList.toggle("active", b.dataset.tab === name);
     for (const p of document.querySelectorAll("[data-panel]")) p.hidden = p.dataset.panel !== name;
     history.replaceState(null, "", `#${name}`);
+    for (const area of document.querySelectorAll("textarea.fit")) fit(area);  // measurable now
   }
   for (const b of document.querySelectorAll("#cfg-tabs button"))
     b.addEventListener("click", () => showTab(b.dataset.tab));
@@ -95,6 +96,23 @@
     renderLabels(Number(hallForm.elements.rating_scale.value), null);
   });
 
+  // a one-paragraph text field grows with its text (nothing is cut) and takes no new lines
+  function fit(area) {
+    if (area.offsetParent === null) return;  // a hidden tab: measured when shown
+    area.style.height = "auto";
+    area.style.height = `${area.scrollHeight + area.offsetHeight - area.clientHeight}px`;
+  }
+  for (const area of hallForm.querySelectorAll("textarea.fit")) {
+    area.addEventListener("input", () => {
+      if (area.value.includes("\n")) area.value = area.value.replace(/\s*\n\s*/g, " ");
+      fit(area);
+    });
+    area.addEventListener("keydown", (e) => { if (e.key === "Enter") e.preventDefault(); });
+  }
+  window.addEventListener("resize", () => {
+    for (const area of hallForm.querySelectorAll("textarea.fit")) fit(area);
+  });
+
   function renderHall(h) {
     const f = hallForm.elements;
     for (const k of ["name", "name_en", "timezone", "greeting", "ticket_footer", "priority_policy",
@@ -103,6 +121,7 @@
     f.satisfaction_target.value = Math.round(h.satisfaction_target * 1000) / 10;
     writeHours("h", "h-always", h.hours);
     renderLabels(h.rating_scale, h.rating_labels);
+    for (const area of hallForm.querySelectorAll("textarea.fit")) fit(area);
   }
 
   hallForm.addEventListener("submit", (e) => {

@@ -15,13 +15,19 @@
     const field = form.elements.namedItem(k);
     if (!field) continue;
     if (field.type === "checkbox") field.checked = v === "true" || v === "1";
+    else if (k === "from" || k === "to") field.value = Mgr.isoDay(v) ? day(Mgr.isoDay(v)) : v;
     else field.value = v;
   }
   offset = Math.max(0, parseInt(initial.get("offset") || "0", 10) || 0);
 
   function base() { return `/api/v1/halls/${Mgr.hall}/reports/tickets`; }
 
-  function filters() { return Mgr.query(form); }
+  // the date fields read dd/mm/yyyy; the address bar and the API get ISO dates
+  const DATES = {from: $("f-from"), to: $("f-to")};
+  function filters() {
+    const q = Mgr.query(form);
+    return Mgr.dateFields(q, DATES, $("f-date-msg")) ? q : null;
+  }
 
   function updateDownloads(q) {
     for (const fmt of ["csv", "xlsx"]) {
@@ -33,6 +39,7 @@
 
   async function load() {
     const q = filters();
+    if (!q) return;  // a date that does not exist: said so beside the filters, nothing sent
     const shown = new URLSearchParams(q);
     if (offset) shown.set("offset", offset);
     history.replaceState(null, "", `${location.pathname}${shown.toString() ? "?" + shown : ""}`);
@@ -47,9 +54,9 @@
       return;
     }
     const b = r.body;
-    if (!$("f-from").value) $("f-from").value = b.from;
-    if (!$("f-to").value) $("f-to").value = b.to;
-    updateDownloads(filters());
+    if (!$("f-from").value) $("f-from").value = day(b.from);
+    if (!$("f-to").value) $("f-to").value = day(b.to);
+    updateDownloads(filters() || q);
     const range = b.from === b.to ? day(b.from) : `${day(b.from)} – ${day(b.to)}`;
     $("count").textContent = `${num(b.total)} lượt · tickets · ${range}`;
     $("range").textContent = b.from === b.to ? day(b.from) : `${day(b.from)} – ${day(b.to)}`;
@@ -66,6 +73,14 @@
     return multiDay ? `${day(iso.slice(0, 10)).slice(0, 5)} ${clock(iso)}` : clock(iso);
   }
 
+  // a priority group by its full name ("Ưu tiên: Người cao tuổi (từ 75 tuổi)"), not its code
+  const PRIORITY_NAMES = JSON.parse($("priority-names").textContent || "{}");
+  function priority(code) {
+    const [vi, en] = PRIORITY_NAMES[code] || ["", ""];
+    return el("span", {class: "badge prio", title: en ? `Priority: ${en}` : "Priority"},
+              `Ưu tiên: ${vi || "khác"}`);
+  }
+
   function render(rows, multiDay) {
     const body = $("log").querySelector("tbody");
     if (!rows.length) {
@@ -78,7 +93,7 @@
       const area = t.served_area !== t.area ? `${t.area_name} → ${t.served_area}` : t.area_name;
       return el("tr", {class: t.late ? "late" : "", dataset: {id: t.id}},
         el("td", {class: "nw"}, el("strong", {}, t.display_number), " ",
-           t.priority ? el("span", {class: "badge prio", title: "Ưu tiên"}, t.priority) : null),
+           t.priority ? priority(t.priority) : null),
         el("td", {}, area),
         el("td", {class: "nw"}, badge(Mgr.STATES, t.state)),
         el("td", {class: "nw"}, when(t.issued_at, multiDay)),

@@ -23,18 +23,19 @@
   }
 
   const initial = new URLSearchParams(location.search);
-  $("r-from").value = initial.get("from") || "";
-  $("r-to").value = initial.get("to") || "";
+  // the date fields read dd/mm/yyyy whatever the browser's locale; the API gets ISO dates
+  const shownDay = (v) => (Mgr.isoDay(v) ? day(Mgr.isoDay(v)) : v || "");
+  $("r-from").value = shownDay(initial.get("from"));
+  $("r-to").value = shownDay(initial.get("to"));
+  const DATES = {from: $("r-from"), to: $("r-to")};
 
   function rangeQuery() {
     const q = new URLSearchParams();
-    if ($("r-from").value) q.set("from", $("r-from").value);
-    if ($("r-to").value) q.set("to", $("r-to").value);
-    return q;
+    return Mgr.dateFields(q, DATES, $("r-date-msg")) ? q : null;
   }
 
   async function summary(groupBy) {
-    const q = rangeQuery();
+    const q = rangeQuery() || new URLSearchParams();
     q.set("by", groupBy);
     const r = await Layso.api("GET", `/halls/${Mgr.hall}/reports/summary?${q}`, undefined,
                               {timeout: 30000});
@@ -44,6 +45,7 @@
 
   async function load() {
     const q = rangeQuery();
+    if (!q) return;  // a date that does not exist: said so under the form, nothing sent
     q.set("by", by);
     history.replaceState(null, "", `${location.pathname}?${q}`);
     for (const b of document.querySelectorAll("#by-tabs button"))
@@ -56,8 +58,8 @@
       $("range").textContent = e.message;
       return;
     }
-    $("r-from").value = table.from;
-    $("r-to").value = table.to;
+    $("r-from").value = day(table.from);
+    $("r-to").value = day(table.to);
     $("range").textContent = table.from === table.to ? day(table.from)
       : `${day(table.from)} – ${day(table.to)}`;
     totals(table.total);
@@ -212,12 +214,12 @@
     b.addEventListener("click", () => { by = b.dataset.by; load(); });
   for (const b of document.querySelectorAll(".quick button")) {
     b.addEventListener("click", () => {
-      const end = today || $("r-to").value;
+      const end = today || Mgr.isoDay($("r-to").value);
       const days = parseInt(b.dataset.days, 10);
       const start = new Date(`${end}T00:00:00Z`);
       start.setUTCDate(start.getUTCDate() - (days - 1));
-      $("r-from").value = iso(start);
-      $("r-to").value = end;
+      $("r-from").value = day(iso(start));
+      $("r-to").value = day(end);
       load();
     });
   }

@@ -298,8 +298,18 @@ def _detail_text(action: str, detail: dict[str, Any], lang: str = "vi") -> str:
     return "; ".join(parts)
 
 
+WEEKDAYS = (("T2", "Mon"), ("T3", "Tue"), ("T4", "Wed"), ("T5", "Thu"), ("T6", "Fri"))
+WEEKDAYS += (("T7", "Sat"), ("CN", "Sun"))
+
+
 def _value(key: str, value: Any, i: int) -> str:
     """A detail value in words: a code (role, device kind, policy) or yes / no by its name."""
+    if key == "hours" and value is None:
+        return ("không giới hạn", "always open")[i]
+    if key == "hours" and isinstance(value, dict):  # {"days": [0..6], "ranges": [[a, b]]}
+        days = [WEEKDAYS[d][i] for d in value.get("days", []) if isinstance(d, int) and 0 <= d < 7]
+        ranges = [f"{r[0]}–{r[1]}" for r in value.get("ranges", []) if len(r) == 2]
+        return _short(f"{', '.join(days)} {', '.join(ranges)}".strip())
     if isinstance(value, bool) or (key in CODED_KEYS and isinstance(value, str)):
         return DETAIL_VALUES.get(value, (str(value), str(value)))[i]
     if isinstance(value, list):

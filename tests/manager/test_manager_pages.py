@@ -73,3 +73,29 @@ def csrf_of_page(client: Any) -> str:
     match = re.search(r'name="csrf-token" content="([^"]+)"', html)
     assert match
     return match.group(1)
+
+
+def test_audit_details_are_in_words_in_both_languages() -> None:
+    from manager.views import _detail_text
+
+    hall = {
+        "greeting": ["Xin chào", "Xin kính chào"],
+        "hours": [None, {"days": [0, 1, 2, 3, 4], "ranges": [["07:30", "11:30"]]}],
+        "priority_policy": ["strict", "interleaved"],
+    }
+    user = {
+        "username": "clerk9",
+        "changes": {"role": ["clerk", "manager"], "active": [True, False]},
+    }
+
+    assert _detail_text("config.hall", hall) == (
+        "Lời chào trên kiosk: Xin chào → Xin kính chào; "
+        "Giờ làm việc: không giới hạn → T2, T3, T4, T5, T6 07:30–11:30; "
+        "Chính sách ưu tiên: Ưu tiên tuyệt đối → Xen kẽ"
+    )
+    assert _detail_text("config.user.edit", user) == (
+        "Tài khoản: clerk9; Vai trò: Cán bộ → Lãnh đạo; Đang dùng: có → không"
+    )
+    assert _detail_text("config.user.edit", user, "en") == (
+        "Account: clerk9; Role: Clerk → Manager; Active: yes → no"
+    )

@@ -60,10 +60,26 @@
       token = saved;
       window.Layso.tokenRefused = true;
       document.documentElement.dataset.tokenRefused = "1"; /* seen by pages and tests */
+      refusedNotice(saved !== null);
     }
     pending = null;
     store(sessionStorage, PENDING_KEY, null);
     return status === 401 && token !== null;
+  }
+
+  /* say so on screen: the link's token was refused (and whether the saved one goes on) */
+  function refusedNotice(keptSaved) {
+    const box = document.createElement("div");
+    box.className = "token-refused";
+    box.setAttribute("role", "alert");
+    const vi = document.createElement("strong");
+    vi.textContent = "Mã thiết bị không hợp lệ" + (keptSaved ? " — vẫn dùng mã đã lưu" : "");
+    const en = document.createElement("small");
+    en.textContent = "Invalid device token" + (keptSaved ? "; the saved one is still in use" : "");
+    box.append(vi, " ", en);
+    const put = () => document.body.appendChild(box);
+    if (document.body) put(); else document.addEventListener("DOMContentLoaded", put);
+    if (keptSaved) setTimeout(() => box.remove(), 15000);
   }
 
   function csrf() {

@@ -237,6 +237,7 @@ def test_a_bad_token_in_the_url_never_replaces_a_working_saved_one(
     expect(page.locator(ready).first).to_be_attached(timeout=READY_MS)
     page.goto(f"{srv.url}/display?token=not-a-real-token")
     expect(page.locator(ready).first).to_be_attached(timeout=READY_MS)
+    expect(page.locator(".token-refused")).to_contain_text("Mã thiết bị không hợp lệ")
     assert "token" not in page.evaluate("location.search")
     assert page.evaluate("localStorage.getItem('layso.token')") == token
     page.reload()
@@ -252,3 +253,16 @@ def test_a_bad_token_in_the_url_never_replaces_a_working_saved_one(
             break
         page.wait_for_timeout(50)
     assert page.evaluate("localStorage.getItem('layso.token')") == other
+
+
+@pytest.mark.browser
+def test_a_bad_token_on_a_new_screen_says_so(server: Any, page_factory: Any) -> None:
+    srv, _ = server
+    page = _open(page_factory, srv.url, "/display", "not-a-real-token", (1920, 1080))
+
+    notice = page.locator(".token-refused")
+
+    expect(notice).to_contain_text("Mã thiết bị không hợp lệ", timeout=READY_MS)
+    expect(notice).to_contain_text("Invalid device token")
+    expect(page.locator("#setup")).to_be_visible()
+    assert page.evaluate("localStorage.getItem('layso.token')") is None

@@ -190,8 +190,9 @@ def test_the_audio_endpoint_speaks_only_issued_and_called_tickets(
     srv, demo, instance = server
     display = _auth(demo["devices"]["display"])
     kiosk = _auth(demo["devices"]["kiosk"])
-    clerk = _auth(demo["counters"][1]["token"])  # counter 2 serves CT (and more)
-    r = requests.post(_url(srv, "tickets"), json={"service": "CT"}, headers=kiosk, timeout=30)
+    clerk = _auth(demo["counters"][1]["token"])  # counter 2
+    served = demo["counters"][1]["services"][0]  # an area counter 2 serves (TP in the demo)
+    r = requests.post(_url(srv, "tickets"), json={"service": served}, headers=kiosk, timeout=30)
     assert r.status_code == 201, r.text
     called = requests.post(_url(srv, "counters/2/next"), headers=clerk, json={}, timeout=30)
     assert called.status_code == 200, called.text

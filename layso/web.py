@@ -78,8 +78,35 @@ def _too_deep() -> errors.LaysoError:
     )
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _nesting_too_deep(text: str | bytes) -> bool:
+    """Whether raw JSON text opens more than MAX_JSON_DEPTH brackets at once (strings skipped).
+
+    Checked before decoding, so that a hostile body never drives the decoder into a
+    RecursionError (which on CPython 3.11 can leave the interpreter's recursion accounting off).
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif token in "]}":
+            depth -= 1
+    return False
+
+
 def safe_json_loads(text: str | bytes, **kwargs: Any) -> Any:
     """json.loads that refuses (400) deep nesting and lone surrogates instead of crashing later."""
+    if _nesting_too_deep(text):
+        raise _too_deep()
     try:
         data = json.loads(text, **kwargs)
     except RecursionError:

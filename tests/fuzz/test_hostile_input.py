@@ -202,3 +202,34 @@ def test_hub_connect_refuses_hostile_auth(app: Any, tokens: Callable[[str], str]
             names = [r["name"] for r in received]
             assert names == ["snapshot"], (auth, names)
             client.disconnect(namespace=NAMESPACE)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 60_000,
+        '{"a":' * 60_000,
+        '{"s": "' + "[" * 100 + '", "t": ' + "[" * 33 + "]" * 33 + "}",
+    ],
+)
+def test_deep_bodies_are_refused_before_the_decoder_recurses(
+    body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decoder never meets a hostile depth (a RecursionError there can upset CPython 3.11)."""
+    from layso import errors, web
+
+    def decoder_reached(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("json.loads was called on a body nested too deep")
+
+    monkeypatch.setattr(web.json, "loads", decoder_reached)
+
+    with pytest.raises(errors.BadRequest):
+        web.safe_json_loads(body)
+
+
+def test_brackets_inside_strings_do_not_count_as_depth() -> None:
+    from layso import web
+
+    body = '{"note": "' + "[{" * 50 + '\\"' + '", "n": [[1]]}'
+
+    assert web.safe_json_loads(body)["n"] == [[1]]

@@ -244,39 +244,20 @@ class AccessWatch:
         users = {p.id for p in live.values() if p.kind == "user"}
         sessions = {p.session_id for p in live.values() if p.session_id is not None}
         api_tokens = {p.token_id for p in live.values() if p.token_id is not None}
-        ok_devices: set[int] = set()
-        ok_users: set[int] = set()
-        ok_sessions: set[int] = set()
-        ok_tokens: set[int] = set()
         with self.db.read() as s:
-            if devices:
-                ok_devices = set(
-                    s.scalars(
-                        sa.select(Device.id).where(
-                            Device.id.in_(devices), Device.revoked_at.is_(None)
-                        )
-                    )
+
+            def still(column: Any, ids: set[int], valid: Any) -> set[int]:
+                """Those of `ids` whose row still lets them in (no query for none)."""
+                return (
+                    set(s.scalars(sa.select(column).where(column.in_(ids), valid)))
+                    if ids
+                    else set()
                 )
-            if users:
-                ok_users = set(
-                    s.scalars(sa.select(User.id).where(User.id.in_(users), User.active.is_(True)))
-                )
-            if sessions:
-                ok_sessions = set(
-                    s.scalars(
-                        sa.select(UserSession.id).where(
-                            UserSession.id.in_(sessions), UserSession.ended_at.is_(None)
-                        )
-                    )
-                )
-            if api_tokens:
-                ok_tokens = set(
-                    s.scalars(
-                        sa.select(ApiToken.id).where(
-                            ApiToken.id.in_(api_tokens), ApiToken.revoked_at.is_(None)
-                        )
-                    )
-                )
+
+            ok_devices = still(Device.id, devices, Device.revoked_at.is_(None))
+            ok_users = still(User.id, users, User.active.is_(True))
+            ok_sessions = still(UserSession.id, sessions, UserSession.ended_at.is_(None))
+            ok_tokens = still(ApiToken.id, api_tokens, ApiToken.revoked_at.is_(None))
         gone = []
         for sid, p in live.items():
             if p.kind == "device":

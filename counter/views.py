@@ -8,9 +8,9 @@ from urllib.parse import quote
 from flask import Blueprint, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from counter.figures import clerk_today
 from layso.models import Role
 from layso.openapi import H, _obj, _op
+from layso.services.reports import clerk_today
 from layso.web import db, hall_context, load_principal, now
 
 bp = Blueprint(

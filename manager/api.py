@@ -11,8 +11,10 @@ from flask.typing import ResponseReturnValue
 from layso import errors
 from layso.models import Role, User
 from layso.openapi import H, _obj, _op
+from layso.services import config as configure
+from layso.services import reports
 from layso.web import Context, hall_context, json_body, now, query_int
-from manager import configure, reports
+from manager import export
 
 api = Blueprint("manager_api", __name__, url_prefix="/api/v1")
 
@@ -112,22 +114,15 @@ def report_tickets(slug: str) -> ResponseReturnValue:
     filters = _filters()
     with hall_context(slug, *MANAGERS) as c:
         first, last = date_range(c)
-        users = reports.users_by_id(c.session, c.hall)
-        rows = reports.filter_rows(
-            reports.load_rows(c.session, c.hall, first, last, now()), filters, users
-        )
-        services = reports.service_names(c.session, c.hall)
-        total = len(rows)
-        if fmt == "json":
-            rows = rows[offset : offset + limit]
-        data = [reports.row_dict(c.hall, r, users, services) for r in rows]
+        page = {"offset": offset, "limit": limit} if fmt == "json" else {}
+        total, data = reports.ticket_log(c.session, c.hall, first, last, now(), filters, **page)
         timezone = c.hall.timezone
     name = f"layso-{slug}-{first.isoformat()}_{last.isoformat()}"
     if fmt == "csv":
-        return _attachment(reports.csv_bytes(data), "text/csv; charset=utf-8", f"{name}.csv")
+        return _attachment(export.csv_bytes(data), "text/csv; charset=utf-8", f"{name}.csv")
     if fmt == "xlsx":
         title = f"{slug} {first.isoformat()} – {last.isoformat()}"
-        body = reports.xlsx_bytes(data, title=title, timezone=timezone)
+        body = export.xlsx_bytes(data, title=title, timezone=timezone)
         return _attachment(body, XLSX, f"{name}.xlsx")
     return jsonify(
         {

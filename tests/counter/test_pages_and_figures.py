@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from counter.figures import satisfied_min
+from layso.services.ratings import is_satisfied
 
 
 def test_counter_page_sends_a_stranger_to_sign_in(client: Any, demo: Any) -> None:
@@ -54,7 +54,8 @@ def test_static_files_are_served(client: Any, path: str) -> None:
 
 @pytest.mark.parametrize(("scale", "lowest"), [(3, 2), (4, 3), (5, 4)])
 def test_satisfied_means_the_top_two_levels(scale: int, lowest: int) -> None:
-    assert satisfied_min(scale) == lowest
+    assert [s for s in range(1, scale + 1) if is_satisfied(s, scale)] == [lowest, scale]
+    assert is_satisfied(None, scale) is None
 
 
 def test_my_figures_today(desk: Any, api: Any, tokens: Any, clock: Any) -> None:
@@ -124,3 +125,55 @@ def test_my_figures_of_another_hall_are_refused(api: Any, other_hall: Any) -> No
     status, _ = api.get("me/today", token)
 
     assert status == 403
+
+
+def test_my_figures_equal_the_manager_report_row(
+    desk: Any, api: Any, tokens: Any, clock: Any
+) -> None:
+    """A scripted day of two clerks: each one's own figures are the report's row for them."""
+
+    def visit(counter: int, seconds: int, score: int | None = None) -> None:
+        desk.issue("TP")
+        ticket = desk.ok(counter, "next")["ticket"]
+        desk.ok(counter, "start")
+        clock.advance(seconds)
+        desk.ok(counter, "finish")
+        if score is not None:
+            status, body = desk.rate(ticket["id"], score, who=f"pad{counter}")
+            assert status == 201, body
+
+    def no_show(counter: int) -> None:
+        desk.issue("TP")
+        desk.ok(counter, "next")
+        clock.advance(30)
+        desk.ok(counter, "no-show")
+
+    visit(1, 100, 4)
+    visit(2, 300, 1)
+    no_show(1)
+    visit(1, 201, 2)
+    visit(2, 95)
+    visit(1, 60, 3)
+    no_show(2)
+    no_show(2)
+    visit(2, 41, 4)
+    desk.issue("TP")  # still waiting at the end: nobody's yet
+
+    _, report = api.get("reports/summary?by=clerk", tokens("manager"))
+    rows = {g["key"]: g for g in report["groups"]}
+    expected = {
+        "clerk1": {"served": 3, "no_show": 1, "mean_service_s": 120, "ratings": 3, "satisfied": 2},
+        "clerk2": {"served": 3, "no_show": 2, "mean_service_s": 145, "ratings": 2, "satisfied": 1},
+    }
+    for clerk, want in expected.items():
+        _, body = api.get("me/today", tokens(clerk))
+        mine, row = body["today"], rows[clerk]
+        assert {k: mine[k] for k in want} == want
+        assert mine["business_date"] == report["from"] == report["to"]
+        assert mine["served"] == row["served"]
+        assert mine["no_show"] == row["no_show"]
+        assert mine["mean_service_s"] == round(row["service_mean_s"])
+        assert mine["ratings"] == row["rated"]
+        assert mine["satisfied"] == row["satisfied"]
+        assert mine["satisfaction_rate"] == row["satisfaction_rate"]
+        assert mine["satisfaction_target"] == row["satisfaction_target"]

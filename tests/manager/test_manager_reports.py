@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from layso.models import Ticket, TicketStatus, User
-from manager.reports import EXPORT_COLUMNS
+from manager.export import EXPORT_COLUMNS
 
 pytestmark = [
     pytest.mark.usefixtures("demo"),
@@ -579,7 +579,7 @@ def test_random_day_matches_a_model_kept_by_the_test(
     ],
 )
 def test_any_scale_maps_onto_the_official_three_levels(scale: int, expected: list[str]) -> None:
-    from manager.reports import official_level
+    from layso.services.ratings import official_level
 
     assert [official_level(score, scale) for score in range(scale, 0, -1)] == expected
 

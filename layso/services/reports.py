@@ -23,7 +23,8 @@ Definitions (also in the OpenAPI description of the two report endpoints):
 - `within_target_rate` = called tickets with `wait_s` ≤ target ÷ (called tickets + tickets
   never called that are already late). A ticket still waiting within its target is not counted.
 - `no_show_rate` = tickets whose final state is no-show ÷ tickets called at least once.
-- `satisfaction_rate` = ratings in the top two levels of their scale (4 and 3 of 4) ÷ ratings.
+- `satisfaction_rate` = satisfied ratings ÷ ratings; satisfied = the top two levels of the
+  rating's scale (4 and 3 of 4), as `layso.services.ratings.is_satisfied` defines it.
 - `official_ratings`: every rating mapped onto the three levels of the state's official
   evaluation, whatever the hall's scale (3, 4 or 5) was when it was given: the top level is
   `very_satisfied` (Rất hài lòng), the second `satisfied` (Hài lòng), every lower level
@@ -50,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from layso.models import Counter, Event, Hall, Service, User
 from layso.services.common import iso, tz
+from layso.services.ratings import OFFICIAL_LEVELS, is_satisfied, official_level
 
 TICKET_EVENTS = (
     "ticket.issued",
@@ -158,28 +160,11 @@ class TicketRow:
         return bool(self.calls)
 
     def satisfied(self) -> bool | None:
-        if self.rating is None or self.rating_scale is None:
-            return None
-        return self.rating >= self.rating_scale - 1
+        return is_satisfied(self.rating, self.rating_scale)
 
     def official_level(self) -> str | None:
         """The rating on the official three-level scale (see `official_ratings`)."""
         return official_level(self.rating, self.rating_scale)
-
-
-OFFICIAL_LEVELS = ("very_satisfied", "satisfied", "dissatisfied")
-
-
-def official_level(score: int | None, scale: int | None) -> str | None:
-    """Map a rating of any scale onto the official three levels: the top level is
-    "very_satisfied", the second "satisfied", every lower one "dissatisfied"."""
-    if score is None or scale is None:
-        return None
-    if score >= scale:
-        return "very_satisfied"
-    if score == scale - 1:
-        return "satisfied"
-    return "dissatisfied"
 
 
 def _seconds(delta: timedelta) -> int:
@@ -199,20 +184,38 @@ def today(hall: Hall, now: datetime) -> date:
 
 
 def load_rows(
-    session: Session, hall: Hall, first: date, last: date, now: datetime
+    session: Session,
+    hall: Hall,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    handled_by: int | None = None,
 ) -> list[TicketRow]:
-    """Every ticket issued on the range's days, rebuilt from its events, oldest first."""
+    """Every ticket issued on the range's days, rebuilt from its events, oldest first.
+
+    `handled_by` (a user id) only narrows the loading to tickets with at least one event of that
+    user (a ticket's clerk is always one of them); the rows themselves are the same.
+    """
     start, end = day_bounds(hall, first, last)
-    issued = (
-        sa.select(Event.ticket_id)
-        .where(
-            Event.hall_id == hall.id,
-            Event.name == "ticket.issued",
-            Event.at >= start,
-            Event.at < end,
-        )
-        .scalar_subquery()
+    issued_q = sa.select(Event.ticket_id).where(
+        Event.hall_id == hall.id,
+        Event.name == "ticket.issued",
+        Event.at >= start,
+        Event.at < end,
     )
+    if handled_by is not None:
+        issued_q = issued_q.where(
+            Event.ticket_id.in_(
+                sa.select(Event.ticket_id).where(
+                    Event.hall_id == hall.id,
+                    Event.user_id == handled_by,
+                    Event.at >= start,
+                    Event.ticket_id.is_not(None),
+                )
+            )
+        )
+    issued = issued_q.scalar_subquery()
     events = session.execute(
         sa.select(Event.name, Event.at, Event.seq, Event.ticket_id, Event.user_id, Event.payload)
         .where(
@@ -394,6 +397,25 @@ def row_dict(
         "rating_scale": row.rating_scale,
         "rating_reasons": row.rating_reasons,
     }
+
+
+def ticket_log(
+    session: Session,
+    hall: Hall,
+    first: date,
+    last: date,
+    now: datetime,
+    filters: Filters,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """The wait-time log: (rows matching the filters, the rows from offset, at most limit)."""
+    users = users_by_id(session, hall)
+    rows = filter_rows(load_rows(session, hall, first, last, now), filters, users)
+    services = service_names(session, hall)
+    page = rows[offset : offset + limit] if limit is not None else rows[offset:]
+    return len(rows), [row_dict(hall, r, users, services) for r in page]
 
 
 # --- summaries -------------------------------------------------------------------------------
@@ -662,134 +684,26 @@ def summary(
     }
 
 
-# --- exports ---------------------------------------------------------------------------------
-
-# (key, Vietnamese header, English header, kind); kind: text | int | time | times | bool
-EXPORT_COLUMNS: list[tuple[str, str, str, str]] = [
-    ("id", "Mã vé", "Ticket id", "int"),
-    ("date", "Ngày", "Date", "text"),
-    ("display_number", "Số thứ tự", "Number", "text"),
-    ("area", "Lĩnh vực", "Area", "text"),
-    ("area_name", "Tên lĩnh vực", "Area name", "text"),
-    ("served_area", "Lĩnh vực phục vụ", "Served in area", "text"),
-    ("priority", "Ưu tiên", "Priority", "text"),
-    ("state", "Trạng thái", "State", "text"),
-    ("issued_at", "Lấy số lúc", "Issued at", "time"),
-    ("first_called_at", "Gọi lần đầu", "First called", "time"),
-    ("recalls", "Các lần gọi lại", "Recalls", "times"),
-    ("last_called_at", "Gọi lần cuối", "Last called", "time"),
-    ("started_at", "Bắt đầu phục vụ", "Started", "time"),
-    ("finished_at", "Kết thúc", "Finished", "time"),
-    ("no_show_at", "Vắng mặt lúc", "No-show at", "time"),
-    ("cancelled_at", "Hủy lúc", "Cancelled at", "time"),
-    ("wait_s", "Thời gian chờ (giây)", "Wait (s)", "int"),
-    ("walk_s", "Di chuyển tới quầy (giây)", "Walk (s)", "int"),
-    ("service_s", "Thời gian phục vụ (giây)", "Service (s)", "int"),
-    ("target_wait_s", "Chờ tối đa (giây)", "Target wait (s)", "int"),
-    ("late", "Quá hạn chờ", "Late", "bool"),
-    ("counter", "Quầy", "Counter", "int"),
-    ("clerk", "Cán bộ", "Clerk", "text"),
-    ("clerk_name", "Họ tên cán bộ", "Clerk name", "text"),
-    ("rating", "Đánh giá", "Rating", "int"),
-    ("rating_scale", "Thang điểm", "Scale", "int"),
-]
+# --- one clerk's day -------------------------------------------------------------------------
 
 
-def export_headers() -> list[str]:
-    return [f"{vi} / {en}" for _, vi, en, _ in EXPORT_COLUMNS]
+def clerk_today(session: Session, hall: Hall, user_id: int, now: datetime) -> dict[str, Any]:
+    """Served, no-shows, mean service time and satisfaction of one clerk on the hall's day.
 
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def is_formula_like(value: Any) -> bool:
-    """Text a spreadsheet would run as a formula (OWASP CSV injection): = + - @ tab CR first."""
-    return isinstance(value, str) and value.startswith(FORMULA_START)
-
-
-def csv_text(value: str) -> str:
-    """A text cell for CSV: formula-like text gets a leading apostrophe, so it stays text."""
-    return "'" + value if is_formula_like(value) else value
-
-
-def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """The log as CSV, UTF-8 with a byte-order mark so that Excel reads Vietnamese right."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(export_headers())
-    for row in rows:
-        out = []
-        for key, _vi, _en, kind in EXPORT_COLUMNS:
-            value = row.get(key)
-            if kind == "times":
-                out.append("; ".join(value or []))
-            elif kind == "bool":
-                out.append("1" if value else "0")
-            elif isinstance(value, str):
-                out.append(csv_text(value))
-            else:
-                out.append("" if value is None else str(value))
-        writer.writerow(out)
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def _as_text(cells: Any) -> None:
-    """Formula-like text stays text in XLSX: a string cell with Excel's quote prefix."""
-    for cell in cells:
-        if is_formula_like(cell.value) or cell.data_type == "f":
-            cell.data_type = "s"
-            cell.quotePrefix = True
-
-
-def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> bytes:
-    """The log as an Excel workbook: times as local date-times, durations as numbers."""
-    import io
-
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Nhat ky cho"
-    ws.append(export_headers())
-    for cell in ws[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="0B4F9C")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row in rows:
-        out: list[Any] = []
-        for key, _vi, _en, kind in EXPORT_COLUMNS:
-            value = row.get(key)
-            if kind == "time":
-                out.append(datetime.fromisoformat(value).replace(tzinfo=None) if value else None)
-            elif kind == "times":
-                out.append("; ".join(value or []) or None)
-            elif kind == "bool":
-                out.append(bool(value))
-            else:
-                out.append(value)
-        ws.append(out)
-        _as_text(ws[ws.max_row])
-    for i, (_key, vi, _en, kind) in enumerate(EXPORT_COLUMNS, start=1):
-        letter = get_column_letter(i)
-        width = 20 if kind in ("time", "times") else max(10, min(28, len(vi) + 2))
-        ws.column_dimensions[letter].width = width
-        if kind == "time":
-            for cell in ws[letter][1:]:
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    info = wb.create_sheet("Thong tin")
-    info.append(["Báo cáo / Report", title])
-    info.append(["Múi giờ / Time zone", timezone])
-    info.append(["Định nghĩa / Definitions", "Xem tài liệu API / see the API description"])
-    for info_row in info.iter_rows():
-        _as_text(info_row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    The same rows and `figures` as the manager's summary by=clerk for that day: the clerk's
+    tickets are those whose last handling event was theirs.
+    """
+    day = today(hall, now)
+    rows = load_rows(session, hall, day, day, now, handled_by=user_id)
+    mine = figures([r for r in rows if r.clerk_id == user_id], hall.satisfaction_target)
+    mean = mine["service_mean_s"]
+    return {
+        "business_date": day.isoformat(),
+        "served": mine["served"],
+        "no_show": mine["no_show"],
+        "mean_service_s": None if mean is None else round(mean),
+        "ratings": mine["rated"],
+        "satisfied": mine["satisfied"],
+        "satisfaction_rate": mine["satisfaction_rate"],
+        "satisfaction_target": hall.satisfaction_target,
+    }

@@ -14,18 +14,9 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from layso import errors
-from layso.models import (
-    AuditEntry,
-    Counter,
-    Device,
-    Hall,
-    PriorityReason,
-    Role,
-    Service,
-    Suggestion,
-    User,
-)
-from layso.services.common import tz
+from layso.models import Hall, Role, User
+from layso.services import records
+from layso.services.common import get_hall, tz
 from layso.web import db, load_principal, now
 from manager import bp
 
@@ -178,28 +169,8 @@ def _page(template: str, active: str, **ctx: Any) -> ResponseReturnValue:
     return render_template(template, me=g.manager, active=active, **ctx)
 
 
-def _choices(s: Session, hall: Hall) -> dict[str, Any]:
-    services = s.scalars(
-        sa.select(Service).where(Service.hall_id == hall.id).order_by(Service.position, Service.id)
-    )
-    counters = s.scalars(
-        sa.select(Counter).where(Counter.hall_id == hall.id).order_by(Counter.number)
-    )
-    clerks = s.scalars(
-        sa.select(User)
-        .where(User.hall_id == hall.id, User.role == Role.CLERK)
-        .order_by(User.username)
-    )
-    return {
-        "services": [(x.code, x.name) for x in services],
-        "counters": [(x.number, x.name) for x in counters],
-        "clerks": [(x.username, x.full_name) for x in clerks],
-    }
-
-
 def _hall(s: Session) -> Hall:
-    hall = s.scalars(sa.select(Hall).where(Hall.slug == g.manager.hall)).one()
-    return hall
+    return get_hall(s, g.manager.hall)
 
 
 @bp.get("")
@@ -213,12 +184,8 @@ def board() -> ResponseReturnValue:
 @manager_page
 def log() -> ResponseReturnValue:
     with db().read() as s:
-        hall = _hall(s)
-        choices = _choices(s, hall)
-        reasons = s.scalars(sa.select(PriorityReason).where(PriorityReason.hall_id == hall.id))
-        # the log names a priority group in full ("Người cao tuổi…"), never by its code
-        priorities = {r.code: [r.name, r.name_en] for r in reasons}
-    return _page("manager/log.html", "log", priorities=priorities, **choices)
+        choices = records.log_choices(s, _hall(s))
+    return _page("manager/log.html", "log", **choices)
 
 
 @bp.get("/reports")
@@ -248,17 +215,7 @@ def suggestions() -> ResponseReturnValue:
     page = _page_number()
     with db().read() as s:
         hall = _hall(s)
-        total = s.scalar(
-            sa.select(sa.func.count()).select_from(Suggestion).where(Suggestion.hall_id == hall.id)
-        )
-        rows = s.execute(
-            sa.select(Suggestion, Device.name)
-            .outerjoin(Device, Device.id == Suggestion.device_id)
-            .where(Suggestion.hall_id == hall.id)
-            .order_by(Suggestion.at.desc(), Suggestion.id.desc())
-            .limit(PER_PAGE)
-            .offset((page - 1) * PER_PAGE)
-        ).all()
+        total, rows = records.suggestions(s, hall, page=page, per_page=PER_PAGE)
         items = [
             {
                 "at": _local(hall, sg.at),
@@ -273,8 +230,8 @@ def suggestions() -> ResponseReturnValue:
         "suggestions",
         items=items,
         page=page,
-        pages=max(1, -(-(total or 0) // PER_PAGE)),
-        total=total or 0,
+        pages=max(1, -(-total // PER_PAGE)),
+        total=total,
     )
 
 
@@ -337,36 +294,8 @@ def audit() -> ResponseReturnValue:
     kind = kind if kind in AUDIT_KINDS else ""
     with db().read() as s:
         hall = _hall(s)
-        hall_users = dict(
-            s.execute(sa.select(User.id, User.username).where(User.hall_id == hall.id)).all()
-        )
-        names = list(hall_users.values())
-        # sign-ins are written without a hall: they belong here when the user is the hall's
-        cond = sa.or_(
-            AuditEntry.hall_id == hall.id,
-            sa.and_(AuditEntry.hall_id.is_(None), AuditEntry.user_id.in_(list(hall_users))),
-            sa.and_(
-                AuditEntry.hall_id.is_(None),
-                AuditEntry.user_id.is_(None),
-                AuditEntry.detail["username"].as_string().in_(names),
-            ),
-        )
-        stmt = sa.select(AuditEntry).where(cond)
-        actions = AUDIT_KINDS[kind]
-        if actions:
-            stmt = stmt.where(AuditEntry.action.in_(actions))
-        total = s.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-        entries = s.scalars(
-            stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(PER_PAGE)
-            .offset((page - 1) * PER_PAGE)
-        ).all()
-        users = dict(
-            s.execute(
-                sa.select(User.id, User.username).where(
-                    User.id.in_([e.user_id for e in entries if e.user_id])
-                )
-            ).all()
+        total, entries, users = records.audit_entries(
+            s, hall, actions=AUDIT_KINDS[kind], page=page, per_page=PER_PAGE
         )
         items = [
             {

@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench clean screenshots
 
-$(BIN)/layso: pyproject.toml
+# one pip call for both distributions, so that the server's "layso-agent" is the local ./agent
+$(BIN)/layso: pyproject.toml agent/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ./agent -e ".[test]"
 	@touch $@
 
 ## set up, then run the demo hall (SQLite, preview printer) on http://127.0.0.1:5000

@@ -69,11 +69,12 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "backup":
         return backup(settings, Path(args.path))
     if command == "printer":
-        from printer.cli import printer_test
+        from layso_agent.cli import printer_test
 
-        return printer_test(settings, args.uri)
+        uri = args.uri or settings.printer
+        return printer_test(uri, preview_dir=settings.instance_path / "tickets")
     if command == "print-agent":
-        from printer.agent import run_agent
+        from layso_agent.agent import run_agent
 
         return run_agent(server=args.server, token=args.token, printer_uri=args.printer)
     raise SystemExit(f"unknown command {command}")

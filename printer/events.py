@@ -24,13 +24,12 @@ import logging
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app, request
 from flask_socketio import emit, rooms
 
 from layso.hub import NAMESPACE, socketio
-from layso.models import Device, DeviceKind, Hall, PrintJob
-from printer.driver import STATUSES
+from layso.services import printing
+from layso_agent.status import STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +51,7 @@ def _sender() -> tuple[str, int] | None:
         slug, device_id = match.group(1), int(match.group(2))
         db = current_app.extensions["layso.db"]
         with db.read() as s:
-            device = s.get(Device, device_id)
-            hall = s.scalar(sa.select(Hall.id).where(Hall.slug == slug))
-            if (
-                device is not None
-                and device.hall_id == hall
-                and device.kind == DeviceKind.PRINT_AGENT
-                and device.revoked_at is None
-            ):
+            if printing.live_agent(s, slug, device_id):
                 return slug, device_id
         return None
     return None
@@ -179,16 +171,7 @@ def _is_id(value: Any) -> bool:
 def _oldest_pending_job(agent_id: int, ticket_id: int) -> int | None:
     db = current_app.extensions["layso.db"]
     with db.read() as s:
-        return s.scalar(
-            sa.select(PrintJob.id)
-            .where(
-                PrintJob.device_id == agent_id,
-                PrintJob.ticket_id == ticket_id,
-                PrintJob.state == "pending",
-            )
-            .order_by(PrintJob.id)
-            .limit(1)
-        )
+        return printing.oldest_pending_job(s, agent_id, ticket_id)
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)

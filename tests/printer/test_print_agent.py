@@ -17,10 +17,10 @@ import zxingcpp
 from escpos_decode import decode
 from hub_listener import HubListener
 
-from printer.agent import JobRunner, Journal, SeqState, state_dir
-from printer.delivery import Outcome, view_to_dict
-from printer.driver import parse_printer_uri
-from printer.ticket import sample_ticket
+from layso_agent.agent import JobRunner, Journal, SeqState, state_dir
+from layso_agent.delivery import Outcome, view_to_dict
+from layso_agent.driver import parse_printer_uri
+from layso_agent.ticket import sample_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
 

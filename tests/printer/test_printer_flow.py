@@ -22,8 +22,8 @@ from layso.config import Settings
 from layso.db import upgrade
 from layso.hub import socketio
 from layso.models import Device, PrintJob, Ticket
-from printer.render import REPRINT_LABEL, layout_ticket, render_ticket_image
-from printer.ticket import TicketView
+from layso_agent.render import REPRINT_LABEL, layout_ticket, render_ticket_image
+from layso_agent.ticket import TicketView
 
 HALL = "/api/v1/halls/demo"
 

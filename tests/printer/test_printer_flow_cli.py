@@ -10,7 +10,7 @@ from pathlib import Path
 import zxingcpp
 from escpos_decode import decode
 
-from printer.ticket import sample_ticket
+from layso_agent.ticket import sample_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
 

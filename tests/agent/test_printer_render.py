@@ -12,7 +12,7 @@ from escpos.printer import Dummy
 from escpos_decode import decode, decode_text
 from PIL import Image, ImageChops, ImageDraw
 
-from printer.render import (
+from layso_agent.render import (
     FONT_DIR,
     VietnameseTextWriter,
     fold_to_ascii,
@@ -25,7 +25,7 @@ from printer.render import (
     wrap_runs,
     write_ticket,
 )
-from printer.ticket import TicketView, sample_ticket
+from layso_agent.ticket import TicketView, sample_ticket
 
 # Every letter of Vietnamese: the vowels with each shape mark and each tone, both cases, and đ.
 VIETNAMESE_LETTERS = unicodedata.normalize(
@@ -305,7 +305,7 @@ def test_ticket_view_fields() -> None:
 
 
 def test_wrapping_leaves_no_lone_last_word() -> None:
-    from printer.render import font, wrap_runs
+    from layso_agent.render import font, wrap_runs
 
     f = font(bold=True, size=22)
     text = "Trung tâm Phục vụ hành chính công xã Tân Phú"

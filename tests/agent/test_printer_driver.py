@@ -13,20 +13,18 @@ from escpos.printer import Dummy
 from escpos_decode import decode, decode_text
 from PIL import Image, ImageChops
 
-from printer import driver
-from printer.driver import (
-    STATUS_PAPER,
-    STATUS_PRINTER,
+from layso_agent import driver
+from layso_agent import status as printer_status
+from layso_agent.driver import (
     PreviewPrinter,
     PrinterUnavailable,
-    interpret_status,
     open_printer,
     parse_printer_uri,
     print_ticket,
-    query_status,
 )
-from printer.render import layout_ticket, render_ticket_image, write_ticket
-from printer.ticket import sample_ticket
+from layso_agent.render import layout_ticket, render_ticket_image, write_ticket
+from layso_agent.status import STATUS_PAPER, STATUS_PRINTER, interpret_status, query_status
+from layso_agent.ticket import sample_ticket
 
 VIEW = sample_ticket()
 
@@ -218,7 +216,7 @@ class FakeSerialPort:
 
 def test_status_of_a_serial_printer(monkeypatch) -> None:
     fake_serial = types.SimpleNamespace(Serial=FakeSerialPort)
-    monkeypatch.setattr(driver, "_import_serial", lambda: fake_serial)
+    monkeypatch.setattr(printer_status, "_import_serial", lambda: fake_serial)
 
     status = query_status(parse_printer_uri("serial:///dev/ttyS0?baudrate=19200"))
 
@@ -229,9 +227,9 @@ def test_serial_without_pyserial(monkeypatch) -> None:
     monkeypatch.setattr(driver.Serial, "is_usable", staticmethod(lambda: False))
 
     def no_pyserial():
-        raise driver._MissingDependency("pyserial is not installed")
+        raise printer_status._MissingDependency("pyserial is not installed")
 
-    monkeypatch.setattr(driver, "_import_serial", no_pyserial)
+    monkeypatch.setattr(printer_status, "_import_serial", no_pyserial)
     config = parse_printer_uri("serial:///dev/ttyS0")
 
     with pytest.raises(PrinterUnavailable, match="pyserial is not installed"):

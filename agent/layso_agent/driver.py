@@ -10,6 +10,8 @@ A printer is named by a URI (``LAYSO_PRINTER``)::
                                 "wb", so a regular file keeps only the last ticket
     none                        no printer: nothing is printed
 
+Asking a printer its state is :mod:`layso_agent.status`.
+
 Options go in the query string: ``width=576`` (paper width in dots) or ``paper=58|80``,
 ``mode=image|text``, ``profile=NAME`` (a python-escpos printer profile), ``timeout=3`` (seconds),
 ``baudrate=`` (serial), ``in_ep=`` / ``out_ep=`` (USB endpoints).
@@ -21,14 +23,11 @@ import logging
 import math
 import os
 import re
-import select
-import socket
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from escpos.capabilities import CAPABILITIES
@@ -37,7 +36,7 @@ from escpos.exceptions import DeviceNotFoundError
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy, File, Network, Serial, Usb
 
-from printer.render import (
+from layso_agent.render import (
     IMAGE_MODE,
     MODES,
     WIDTH_58MM,
@@ -46,17 +45,11 @@ from printer.render import (
     write_image_ticket,
     write_ticket,
 )
-from printer.ticket import TicketView
+from layso_agent.ticket import TicketView
 
 logger = logging.getLogger(__name__)
 
 SCHEMES = ("preview", "tcp", "usb", "serial", "file", "none")
-#: What :func:`query_status` answers (the ``printer.status`` event's ``state``).
-#: ``unknown``: a network printer that takes bytes but never answers a status request.
-STATUSES = ("ok", "paper_low", "paper_out", "offline", "error", "unknown")
-#: A status request waits at most this long for each reply (a printer that answers does so in
-#: milliseconds); the URI's ``timeout`` still bounds connecting and printing.
-STATUS_TIMEOUT_S = 1.0
 DEFAULT_PORT = 9100
 DEFAULT_TIMEOUT_S = 3.0
 DEFAULT_BAUDRATE = 9600
@@ -374,7 +367,7 @@ def _write_atomically(path: Path, write: Callable[[Any], object]) -> None:
     os.replace(partial, path)
 
 
-def _missing_dependency(config: PrinterConfig) -> str | None:
+def missing_dependency(config: PrinterConfig) -> str | None:
     if config.kind == "usb" and not Usb.is_usable():
         return "pyusb is not installed (pip install 'python-escpos[usb]')"
     if config.kind == "serial" and not Serial.is_usable():
@@ -393,7 +386,7 @@ def open_printer(config: PrinterConfig) -> Escpos | PreviewPrinter:
         return PreviewPrinter.from_config(config)
     if config.kind == "none":
         return Dummy(profile=config.profile)
-    missing = _missing_dependency(config)
+    missing = missing_dependency(config)
     if missing:
         raise PrinterUnavailable(missing, uri=config.uri)
     p: Escpos
@@ -481,234 +474,3 @@ def print_ticket(config: PrinterConfig, view: TicketView) -> None:
     finally:
         _close_quietly(p, config)
     logger.info("ticket %s printed on %s", view.display_number, config.uri)
-
-
-# --------------------------------------------------------------------------------------------
-# Status (ESC/POS real-time status, DLE EOT n)
-
-#: DLE EOT 1: printer status; DLE EOT 4: roll paper sensor status.
-STATUS_PRINTER = b"\x10\x04\x01"
-STATUS_PAPER = b"\x10\x04\x04"
-# Every DLE EOT reply has bit 1 and bit 4 set and bits 0 and 7 clear; anything else is not one.
-_FIXED_MASK = 0b1001_0011
-_FIXED_BITS = 0b0001_0010
-_OFFLINE = 0b0000_1000  # DLE EOT 1, bit 3
-_PAPER_NEAR_END = 0b0000_1100  # DLE EOT 4, bits 2-3
-_PAPER_END = 0b0110_0000  # DLE EOT 4, bits 5-6
-
-
-def is_status_byte(value: int) -> bool:
-    """Tell whether a byte has the fixed bits of a DLE EOT reply."""
-    return value & _FIXED_MASK == _FIXED_BITS
-
-
-def interpret_status(printer_reply: bytes, paper_reply: bytes) -> str:
-    """Turn the replies to DLE EOT 1 and DLE EOT 4 into one of :data:`STATUSES`.
-
-    Each reply must be exactly one well-formed byte, else the answer is ``"error"``. Paper out
-    wins over offline (a printer out of paper also reports itself offline), which wins over
-    paper low.
-    """
-    if len(printer_reply) != 1 or len(paper_reply) != 1:
-        return "error"
-    printer, paper = printer_reply[0], paper_reply[0]
-    if not (is_status_byte(printer) and is_status_byte(paper)):
-        return "error"
-    if paper & _PAPER_END:
-        return "paper_out"
-    if printer & _OFFLINE:
-        return "offline"
-    if paper & _PAPER_NEAR_END:
-        return "paper_low"
-    return "ok"
-
-
-class _NoReply(Exception):
-    """The printer did not answer a status request in time."""
-
-
-class _MissingDependency(Exception):
-    """A library the connection needs is not installed."""
-
-
-class _Link(Protocol):
-    def send(self, data: bytes) -> None: ...
-
-    def receive(self, timeout: float) -> bytes: ...
-
-    def close(self) -> None: ...
-
-
-class _TcpLink:
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def receive(self, timeout: float) -> bytes:
-        self.sock.settimeout(timeout)
-        try:
-            return self.sock.recv(16)
-        except TimeoutError:
-            return b""
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-class _DeviceFileLink:
-    """A device file opened for reading and writing (usblp, a parallel port, a tty)."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        self.timeout = timeout
-
-    def send(self, data: bytes) -> None:
-        while data:
-            _, writable, _ = select.select([], [self.fd], [], self.timeout)
-            if not writable:
-                raise _NoReply
-            data = data[os.write(self.fd, data) :]
-
-    def receive(self, timeout: float) -> bytes:
-        readable, _, _ = select.select([self.fd], [], [], timeout)
-        if not readable:
-            return b""
-        try:
-            return os.read(self.fd, 16)
-        except BlockingIOError:
-            return b""
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-def _import_serial() -> Any:
-    try:
-        import serial
-    except ImportError:
-        raise _MissingDependency("pyserial is not installed") from None
-    return serial
-
-
-class _SerialLink:
-    def __init__(self, path: str, baudrate: int, timeout: float) -> None:
-        serial = _import_serial()
-        self.port = serial.Serial(
-            port=path, baudrate=baudrate, timeout=timeout, write_timeout=timeout
-        )
-
-    def send(self, data: bytes) -> None:
-        self.port.write(data)
-        self.port.flush()
-
-    def receive(self, timeout: float) -> bytes:
-        data = bytes(self.port.read(1))  # waits up to the port's timeout
-        waiting = self.port.in_waiting if data else 0
-        return data + bytes(self.port.read(waiting)) if waiting else data
-
-    def close(self) -> None:
-        self.port.close()
-
-
-class _UsbLink:
-    """Status over USB through python-escpos's driver (bulk out, then bulk in)."""
-
-    def __init__(self, config: PrinterConfig) -> None:
-        p = open_printer(config)
-        assert not isinstance(p, PreviewPrinter)
-        self.p = p
-
-    def send(self, data: bytes) -> None:
-        self.p._raw(data)
-
-    def receive(self, timeout: float) -> bytes:
-        return bytes(self.p._read())  # pyusb's own read timeout (1 s) applies
-
-    def close(self) -> None:
-        self.p.close()
-
-
-def _open_link(config: PrinterConfig) -> _Link:
-    if config.kind == "tcp":
-        assert config.host is not None
-        return _TcpLink(config.host, config.port, config.timeout)
-    if config.kind == "file":
-        assert config.path is not None
-        return _DeviceFileLink(config.path, config.timeout)
-    if config.kind == "serial":
-        assert config.path is not None
-        return _SerialLink(config.path, config.baudrate, config.timeout)
-    if config.kind == "usb":
-        missing = _missing_dependency(config)
-        if missing:
-            raise _MissingDependency(missing)
-        try:
-            return _UsbLink(config)
-        except PrinterUnavailable as exc:
-            raise ConnectionError(exc.reason) from exc
-    raise ValueError(f"no status link for {config.kind!r}")
-
-
-def _ask(link: _Link, request: bytes, timeout: float) -> bytes:
-    link.send(request)
-    reply = link.receive(timeout)
-    if not reply:
-        raise _NoReply
-    return reply
-
-
-def query_status(config: PrinterConfig) -> str:
-    """Ask the printer its state: ``ok``, ``paper_low``, ``paper_out``, ``offline``, ``error`` or
-    ``unknown``.
-
-    tcp, serial, file and usb send DLE EOT 1 and DLE EOT 4 and read the replies
-    (:func:`interpret_status`), waiting at most :data:`STATUS_TIMEOUT_S` (or the URI's shorter
-    ``timeout``) for each. Unreachable, refused, unplugged or silent within that time is
-    ``offline``, except a network printer that accepted the connection but never answers:
-    ``unknown`` (it may print fine; nobody can tell its paper from here); a malformed reply, no
-    permission or a missing library is ``error``. A regular
-    file (a capture, no printer to answer) is ``ok`` if writable. preview and none are ``ok``.
-    Never raises for a printer's sake.
-    """
-    if config.kind in ("preview", "none"):
-        return "ok"
-    if config.kind == "file" and _is_regular_file(config.path):
-        return "ok" if os.access(config.path or "", os.W_OK) else "error"
-    try:
-        link = _open_link(config)
-    except _MissingDependency as exc:
-        logger.warning("printer %s: cannot query status: %s", config.uri, exc)
-        return "error"
-    except PermissionError as exc:
-        logger.warning("printer %s: cannot query status: %s", config.uri, exc)
-        return "error"
-    except OSError as exc:
-        logger.info("printer %s unreachable: %s", config.uri, exc)
-        return "offline"
-    wait = min(config.timeout, STATUS_TIMEOUT_S)
-    try:
-        replies = [_ask(link, request, wait) for request in (STATUS_PRINTER, STATUS_PAPER)]
-    except _NoReply:
-        logger.info("printer %s: no status reply within %g s", config.uri, wait)
-        return "unknown" if config.kind == "tcp" else "offline"
-    except OSError as exc:
-        logger.info("printer %s: status request failed: %s", config.uri, exc)
-        return "offline"
-    finally:
-        try:
-            link.close()
-        except OSError as exc:
-            logger.debug("printer %s: closing the status link failed: %s", config.uri, exc)
-    state = interpret_status(*replies)
-    if state == "error":
-        logger.warning("printer %s: malformed status replies %r", config.uri, replies)
-    return state
-
-
-def _is_regular_file(path: str | None) -> bool:
-    try:
-        return path is not None and stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False

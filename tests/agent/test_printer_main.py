@@ -1,4 +1,4 @@
-"""``python -m printer``: sample tickets, test print and status for technicians."""
+"""``layso-agent`` (``python -m layso_agent``): sample tickets, test print and status."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from printer.__main__ import main
+from layso_agent.cli import main
 
 
 def test_sample_writes_80_and_58_mm_tickets(tmp_path: Path, capsys) -> None:
@@ -25,7 +25,7 @@ def test_test_print_to_preview(tmp_path: Path, capsys) -> None:
     assert main(["test", f"preview:{tmp_path}"]) == 0
 
     assert len(list(tmp_path.glob("*-1023.png"))) == 1
-    assert capsys.readouterr().out.strip() == "printed"
+    assert "Sample ticket printed" in capsys.readouterr().out
 
 
 def test_test_print_to_a_missing_printer(closed_port: int, capsys) -> None:

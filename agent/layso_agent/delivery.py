@@ -14,7 +14,7 @@ on a kiosk PC's print agent.
 A printer found silent is not asked again before each ticket for :data:`SILENT_RECHECK_S`
 (one status request costs its timeout): tickets then follow each other at printing speed.
 
-Plain Python, like the rest of :mod:`printer`: no Flask, no :mod:`layso`.
+Plain Python, like the rest of :mod:`layso_agent`: no Flask, no :mod:`layso`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from printer.driver import PrinterConfig, PrinterUnavailable, print_ticket, query_status
-from printer.ticket import TicketView
+from layso_agent.driver import PrinterConfig, PrinterUnavailable, print_ticket
+from layso_agent.status import query_status
+from layso_agent.ticket import TicketView
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Outcome:
     """What happened to one ticket: printed or not, why not, and the printer's state after."""
 
     ok: bool
-    state: str  # one of printer.driver.STATUSES
+    state: str  # one of layso_agent.status.STATUSES
     error: str | None = None  # a few words, for the manager
     attempts: int = 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from printer.driver import PrinterConfig, parse_printer_uri
+from layso_agent.driver import PrinterConfig, parse_printer_uri
 
 
 @pytest.mark.parametrize(

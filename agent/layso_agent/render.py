@@ -21,7 +21,7 @@ from escpos.constants import QR_ECLEVEL_M
 from escpos.escpos import Escpos
 from PIL import Image, ImageDraw, ImageFont
 
-from printer.ticket import TicketView
+from layso_agent.ticket import TicketView
 
 #: Printable width in dots of 80 mm and 58 mm paper at 203 dpi.
 WIDTH_80MM = 576

@@ -5,7 +5,7 @@
 The token is that of a ``print-agent`` device paired with the kiosk (``layso device add --kind
 print-agent --kiosk KIOSK_NAME``). The agent asks ``GET /api/v1/me`` which hall it serves, then
 joins the hall's hub (namespace ``/hall``) like any screen, receives its ``print.job`` events,
-prints each with :func:`printer.delivery.deliver` and answers ``print.result``. It says
+prints each with :func:`layso_agent.delivery.deliver` and answers ``print.result``. It says
 ``print.hello`` with its printer's state after every connect (the server then re-sends every job
 still pending, including those issued while the agent was away), ``print.status`` whenever the
 printer's state changes (checked after each job and every minute), and reconnects by itself,
@@ -47,9 +47,10 @@ from typing import Any
 
 import socketio
 
-from printer.delivery import Outcome, deliver, view_from_dict
-from printer.driver import PrinterConfig, parse_printer_uri, query_status
-from printer.ticket import TicketView
+from layso_agent.delivery import Outcome, deliver, view_from_dict
+from layso_agent.driver import PrinterConfig, parse_printer_uri
+from layso_agent.status import query_status
+from layso_agent.ticket import TicketView
 
 logger = logging.getLogger("layso.print_agent")
 

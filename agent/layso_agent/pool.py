@@ -7,8 +7,11 @@ pushes, other kiosks' requests. :class:`DrawingPool` runs such work in a small
 not a fork of the monkey-patched server) and waits for the answer cooperatively: under eventlet
 and gevent, ``Future.result()`` waits on patched locks, so other green threads run meanwhile.
 
-A broken pool (its process killed) is replaced at the next call; if the pool cannot start at
-all, the work runs in-process, as before.
+Nothing starts before it is needed: the process is spawned by the first :meth:`DrawingPool.run`
+(the first ticket the server draws), not when the server starts, since most servers (tests, a
+hall whose kiosks print through their agents, ``LAYSO_PRINTER=none``) never draw at all and the
+spawn costs about a second of CPU. A broken pool (its process killed) is replaced at the next
+call; if the pool cannot start at all, the work runs in-process, as before.
 """
 
 from __future__ import annotations
@@ -50,6 +53,12 @@ def _discard(pool: ProcessPoolExecutor) -> None:
         if _pool is pool:
             _pool = None
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def started() -> bool:
+    """Whether this process has a drawing pool yet (none until the first ticket is drawn)."""
+    with _lock:
+        return _pool is not None and _pid == os.getpid()
 
 
 def worker_pid() -> int:

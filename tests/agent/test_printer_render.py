@@ -14,17 +14,15 @@ from PIL import Image, ImageChops, ImageDraw
 
 from layso_agent.render import (
     FONT_DIR,
-    VietnameseTextWriter,
-    fold_to_ascii,
     font,
     format_issued_at,
     format_wait,
     layout_ticket,
     render_ticket_image,
-    to_cp1258_form,
     wrap_runs,
     write_ticket,
 )
+from layso_agent.text import VietnameseTextWriter, fold_to_ascii, to_cp1258_form
 from layso_agent.ticket import TicketView, sample_ticket
 
 # Every letter of Vietnamese: the vowels with each shape mark and each tone, both cases, and đ.

@@ -120,6 +120,9 @@ def test_the_server_draws_tickets_in_a_worker_process(preview_server) -> None:
     server, demo, tmp = preview_server
     base = f"{server.url}/api/v1/halls/demo"
     kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
+    # the drawing process starts with the first ticket to draw, not with the server
+    early = [c for c in _children(server.proc.pid) if "multiprocessing" in c]
+    assert early == [], f"a drawing process before any ticket: {early}"
     r = requests.post(f"{base}/tickets", json={"service": "TP"}, headers=kiosk, timeout=10)
     assert r.status_code == 201, r.text
     ticket = r.json()["ticket"]

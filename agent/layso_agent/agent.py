@@ -1,8 +1,9 @@
 """The print agent: prints one kiosk's tickets on a printer attached to the kiosk PC.
 
-    layso print-agent --server http://192.168.1.10:5000 --token DEVICE_TOKEN --printer URI
+    layso-agent run --server http://192.168.1.10:5000 --token DEVICE_TOKEN --printer URI
 
-The token is that of a ``print-agent`` device paired with the kiosk (``layso device add --kind
+(``layso print-agent`` with the same options, on a PC with the whole server installed). The
+token is that of a ``print-agent`` device paired with the kiosk (``layso device add --kind
 print-agent --kiosk KIOSK_NAME``). The agent asks ``GET /api/v1/me`` which hall it serves, then
 joins the hall's hub (namespace ``/hall``) like any screen, receives its ``print.job`` events,
 prints each with :func:`layso_agent.delivery.deliver` and answers ``print.result``. It says

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -35,7 +36,6 @@ MIN_PASSWORD = 10  # a passphrase of four short words is as long
 MAX_PASSWORD = 200
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "common_passwords.txt"
 # a fixed hash to compare against when the user does not exist: same work, no timing oracle
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
 
 
 def hash_token(token: str) -> str:
@@ -44,6 +44,13 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against (made on first use: scrypt costs ~0.2 s, which
+    every process importing this module would otherwise pay at start)."""
+    return generate_password_hash("not a password", method="scrypt")
 
 
 def hash_password(password: str) -> str:
@@ -234,7 +241,7 @@ def end_sessions(session: Session, user: User, now: datetime, *, keep: int | Non
 def authenticate(session: Session, username: str, password: str) -> User | None:
     user = session.scalars(sa.select(User).where(User.username == username)).one_or_none()
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)  # as slow as a real check
         return None
     return user if check_password_hash(user.password_hash, password) else None
 

@@ -181,12 +181,25 @@ def open_counters_for(session: Session, service: Service) -> int:
     )
 
 
+def wait_model(session: Session, hall: Hall, service: Service, now: datetime) -> tuple[float, int]:
+    """What a wait estimate rests on: the recent mean service time and the open counters."""
+    return mean_service_s(session, hall, service, now), max(1, open_counters_for(session, service))
+
+
 def estimate_wait_s(
-    session: Session, hall: Hall, service: Service, ahead: int, now: datetime
+    session: Session,
+    hall: Hall,
+    service: Service,
+    ahead: int,
+    now: datetime,
+    model: tuple[float, int] | None = None,
 ) -> int:
-    """People ahead × recent mean service time ÷ open counters serving the area."""
-    counters = max(1, open_counters_for(session, service))
-    return round(ahead * mean_service_s(session, hall, service, now) / counters)
+    """People ahead × recent mean service time ÷ open counters serving the area.
+
+    ``model``: :func:`wait_model`'s answer when the caller already has it (one write that
+    estimates twice reads it once)."""
+    mean, counters = model or wait_model(session, hall, service, now)
+    return round(ahead * mean / counters)
 
 
 def waiting_count(session: Session, service: Service) -> int:
@@ -232,8 +245,19 @@ def service_summary(
     }
 
 
-def queue_changed(session: Session, hall: Hall, service: Service, now: datetime) -> None:
-    waiting = waiting_count(session, service)
+def queue_changed(
+    session: Session,
+    hall: Hall,
+    service: Service,
+    now: datetime,
+    *,
+    waiting: int | None = None,
+    model: tuple[float, int] | None = None,
+) -> None:
+    """Record the area's new queue length and estimate (``waiting`` and ``model`` when the
+    caller has just read them in this transaction)."""
+    if waiting is None:
+        waiting = waiting_count(session, service)
     record(
         session,
         hall,
@@ -241,7 +265,7 @@ def queue_changed(session: Session, hall: Hall, service: Service, now: datetime)
         {
             "service": service.code,
             "waiting": waiting,
-            "estimated_wait_s": estimate_wait_s(session, hall, service, waiting, now),
+            "estimated_wait_s": estimate_wait_s(session, hall, service, waiting, now, model),
         },
         now=now,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from layso import errors
 from layso.models import (
     Counter,
+    CounterService,
     CounterState,
     Hall,
     PriorityPolicy,
@@ -194,21 +196,26 @@ def resume_counter(
 
 
 def _candidates(session: Session, counter: Counter) -> list[Ticket]:
-    """Waiting tickets this counter may call: its areas' queues and tickets sent to it."""
-    service_ids = counter.service_ids
-    stmt = (
-        sa.select(Ticket)
-        .where(
-            Ticket.hall_id == counter.hall_id,
-            Ticket.status == TicketStatus.WAITING,
-            sa.or_(
-                Ticket.target_counter_id == counter.id,
-                sa.and_(Ticket.target_counter_id.is_(None), Ticket.service_id.in_(service_ids)),
-            ),
-        )
-        .order_by(Ticket.queued_at, Ticket.id)
-    )
-    return list(session.scalars(stmt))
+    """The few waiting tickets that can be next at this counter, oldest first: the oldest sent
+    to it, else the oldest priority and the oldest ordinary ticket of its areas' queues.
+
+    Every policy of :func:`choose_next` picks among these (within a class the oldest always
+    wins), so a call reads at most three rows by index however long the queues are.
+    """
+    waiting = [Ticket.hall_id == counter.hall_id, Ticket.status == TicketStatus.WAITING]
+    oldest = (Ticket.queued_at, Ticket.id)
+
+    def first(*where: Any) -> Ticket | None:
+        stmt = sa.select(Ticket).where(*waiting, *where).order_by(*oldest).limit(1)
+        return session.scalars(stmt).first()
+
+    direct = first(Ticket.target_counter_id == counter.id)
+    if direct is not None:
+        return [direct]
+    areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter.id)
+    queue = (Ticket.target_counter_id.is_(None), Ticket.service_id.in_(areas))
+    found = [first(*queue, Ticket.priority.is_not(None)), first(*queue, Ticket.priority.is_(None))]
+    return sorted((t for t in found if t is not None), key=lambda t: (t.queued_at, t.id))
 
 
 def choose_next(

@@ -35,6 +35,7 @@ from layso.services.common import (
     record,
     service_is_open,
     ticket_dict,
+    wait_model,
 )
 
 logger = logging.getLogger(__name__)
@@ -139,8 +140,9 @@ def issue_ticket(
     ticket.issued_service = service
     session.add(ticket)
     session.flush()
-    ahead = tickets_ahead(session, hall, ticket)
-    wait = estimate_wait_s(session, hall, service, ahead, now)
+    ahead, waiting = queue_position(session, hall, ticket)
+    model = wait_model(session, hall, service, now)
+    wait = estimate_wait_s(session, hall, service, ahead, now, model)
     record(
         session,
         hall,
@@ -149,7 +151,7 @@ def issue_ticket(
         now=now,
         ticket=ticket,
     )
-    queue_changed(session, hall, service, now)
+    queue_changed(session, hall, service, now, waiting=waiting, model=model)
     logger.info("hall %s: ticket %s issued", hall.slug, ticket.display_number)
     return Issued(ticket, ahead, wait)
 
@@ -158,11 +160,14 @@ def tickets_ahead(session: Session, hall: Hall, ticket: Ticket) -> int:
     """Waiting tickets that will be called before this one in its queue."""
     if ticket.status != TicketStatus.WAITING:
         return 0
-    base = [
-        Ticket.service_id == ticket.service_id,
-        Ticket.status == TicketStatus.WAITING,
-        Ticket.id != ticket.id,
-    ]
+    return queue_position(session, hall, ticket)[0]
+
+
+def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:
+    """(tickets ahead of this one, tickets waiting in its queue), in one read."""
+    base = [Ticket.service_id == ticket.service_id, Ticket.status == TicketStatus.WAITING]
+    if ticket.status != TicketStatus.WAITING:
+        return 0, session.scalar(sa.select(sa.func.count()).where(*base)) or 0
     earlier = sa.or_(
         Ticket.queued_at < ticket.queued_at,
         sa.and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
@@ -174,7 +179,9 @@ def tickets_ahead(session: Session, hall: Hall, ticket: Ticket) -> int:
             cond = sa.or_(Ticket.priority.is_not(None), earlier)
     else:
         cond = earlier
-    return session.scalar(sa.select(sa.func.count()).where(*base, cond)) or 0
+    ahead = sa.func.coalesce(sa.func.sum(sa.case((sa.and_(Ticket.id != ticket.id, cond), 1))), 0)
+    row = session.execute(sa.select(ahead, sa.func.count()).where(*base)).one()
+    return int(row[0]), int(row[1])
 
 
 def ticket_status(session: Session, hall: Hall, ticket: Ticket, now: datetime) -> dict[str, Any]:

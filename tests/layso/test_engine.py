@@ -380,3 +380,51 @@ def test_every_change_appends_events_with_strictly_increasing_seq(hall: Hall_) -
         assert name in names
     with hall.db.read() as s:
         assert s.get(Hall, 1).event_seq == events[-1].seq  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "policy", [PriorityPolicy.STRICT, PriorityPolicy.INTERLEAVED, PriorityPolicy.WEIGHTED]
+)
+def test_next_reads_few_rows_but_picks_what_the_whole_queue_would(
+    hall: Hall_, clock: Any, db: Database, policy: PriorityPolicy
+) -> None:
+    """The call reads at most three candidates; a reference over every waiting ticket agrees,
+    through a mixed day: areas the counter does and does not serve, priorities, a transfer to
+    this counter and to another one, equal issue times."""
+    import random
+
+    rng = random.Random(f"next-{policy.value}")
+    hall.set(priority_policy=policy, priority_interleave=2, priority_weight=3.0)
+    for i in range(40):
+        hall.issue(rng.choice(["TP", "TP", "CT", "DD"]), rng.choice([None, None, "NCT"]))
+        if i % 3:
+            clock.advance(rng.choice([0, 7, 30]))
+    first = hall.next(3)  # counter 3 calls one, then sends it to counter 1
+    assert first is not None
+    hall.act(ops.transfer, 3, to_counter=1)
+
+    for _ in range(12):
+        with db.read() as s:
+            h = get_hall(s, "demo")
+            counter = ops.get_counter(s, h, 1)
+            everyone = list(
+                s.scalars(
+                    sa.select(Ticket)
+                    .where(
+                        Ticket.status == TicketStatus.WAITING,
+                        sa.or_(
+                            Ticket.target_counter_id == counter.id,
+                            sa.and_(
+                                Ticket.target_counter_id.is_(None),
+                                Ticket.service_id.in_(counter.service_ids),
+                            ),
+                        ),
+                    )
+                    .order_by(Ticket.queued_at, Ticket.id)
+                )
+            )
+            expected = ops.choose_next(h, counter, everyone, clock())
+            assert len(ops._candidates(s, counter)) <= 3
+        got = hall.serve(1)
+        assert (got.id if got else None) == (expected.id if expected else None)
+        clock.advance(rng.choice([5, 60]))

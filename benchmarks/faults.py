@@ -656,9 +656,10 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
         stack.callback(lambda: stop_process(b))
         ua, ub = f"http://127.0.0.1:{pa}", f"http://127.0.0.1:{pb}"
         d.say(f"two workers on PostgreSQL: A {ua}, B {ub}; Redis {redis.url}")
-        da = Display(ua, demo["devices"]["display"])
+        # a manager's screen hears every event (ticket.issued too; displays get what they show)
+        da = Display(ua, demo["manager"]["token"])
         stack.callback(da.close)
-        db_ = Display(ub, demo["devices"]["display"])
+        db_ = Display(ub, demo["manager"]["token"])
         stack.callback(db_.close)
         kiosk = session(demo["devices"]["kiosk"])
         clerk_b = session(demo["counters"][1]["token"])  # counter 2 (TP) works on worker B
@@ -709,7 +710,7 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
                 request(clerk_b, "POST", f"{ub}/api/v1/halls/{HALL}/counters/2/{action}", action)
         fresh = None
         try:
-            fresh = Display(ua, demo["devices"]["display"])
+            fresh = Display(ua, demo["manager"]["token"])
             d.check(bool(fresh.snapshots), "while down: a new display can connect to A (snapshot)")
         except Exception as exc:
             d.check(False, f"while down: a new display could not connect to A: {exc}")

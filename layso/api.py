@@ -268,6 +268,10 @@ def hall_state(slug: str) -> ResponseReturnValue:
         return jsonify(state)
 
 
+def _device_kind(principal: Any) -> str | None:
+    return principal.role if principal.kind == "device" else None
+
+
 @bp.get("/halls/<slug>/events")
 def events(slug: str) -> ResponseReturnValue:
     after = query_int("after", 0, 0, MAX_SEQ) or 0
@@ -276,7 +280,7 @@ def events(slug: str) -> ResponseReturnValue:
 
         aud = audiences_for(c.session, c.hall, c.principal)
         items = state_ops.events_after(
-            c.session, c.hall, after, aud, device=c.principal.kind == "device"
+            c.session, c.hall, after, aud, kind=_device_kind(c.principal)
         )
         return jsonify(
             {

@@ -25,12 +25,14 @@ from layso.services.accounts import (
     session_user,
 )
 from layso.services.state import (
+    DEVICE_RENDERS,
     REPLAY_LIMIT,
     device_event,
     device_state,
     events_after,
     hall_state,
     oldest_seq,
+    renders,
 )
 from layso.web import has_surrogate
 
@@ -44,7 +46,7 @@ socketio = SocketIO()
 Listener = Callable[[list[PendingEvent]], None]
 
 
-DEVICES = "devices"  # devices hear the hall's events here, as device_event() shows them
+DEVICES = "devices"  # devices of one kind hear the hall's events in "devices:<kind>"
 
 
 def room(hall: str, audience: str = "hall") -> str:
@@ -52,20 +54,24 @@ def room(hall: str, audience: str = "hall") -> str:
 
 
 def rooms_for(hall: str, audiences: list[str], principal: Principal) -> list[str]:
-    """The rooms a connection joins: a device hears the hall's events in the devices' room,
-    where they carry no clerk's login name (people hear them in the hall's room)."""
-    device = principal.kind == "device"
-    return [room(hall, DEVICES if device and aud == "hall" else aud) for aud in audiences]
+    """The rooms a connection joins: a device hears the hall's events in its kind's room, which
+    gets only what that kind renders, with no clerk's login name (people hear them all in the
+    hall's room)."""
+    kind = principal.role if principal.kind == "device" else None
+    return [room(hall, f"{DEVICES}:{kind}" if kind and aud == "hall" else aud) for aud in audiences]
 
 
 def emissions(ev: PendingEvent) -> list[tuple[str | list[str], dict[str, Any]]]:
     """Where one committed event goes, and with which body."""
     if ev.audience != "hall":
         return [(room(ev.hall, ev.audience), ev.payload)]
+    kinds = [room(ev.hall, f"{DEVICES}:{k}") for k in DEVICE_RENDERS if renders(k, ev.name)]
+    if not kinds:
+        return [(room(ev.hall), ev.payload)]
     to_devices = device_event(ev.name, ev.payload)
     if to_devices is ev.payload:  # nothing in it is for people only: one message
-        return [([room(ev.hall), room(ev.hall, DEVICES)], ev.payload)]
-    return [(room(ev.hall), ev.payload), (room(ev.hall, DEVICES), to_devices)]
+        return [([room(ev.hall), *kinds], ev.payload)]
+    return [(room(ev.hall), ev.payload), (kinds, to_devices)]
 
 
 def audiences_for(session: Session, hall: Hall, principal: Principal) -> list[str]:
@@ -161,7 +167,8 @@ def connect(auth: Any = None) -> bool:
         device = principal.kind == "device"
         replay = None
         if after is not None and after <= hall.event_seq and after >= oldest_seq(s, hall) - 1:
-            replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1, device=device)
+            kind = principal.role if device else None
+            replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1, kind=kind)
             if len(replay) > REPLAY_LIMIT:
                 replay = None
         # to this one client, which is connected to this process: not through the message

@@ -40,6 +40,24 @@ def device_counter(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "clerk": body.get("clerk_name") or None}
 
 
+# What each kind of device renders of the hall's shared events: it is sent those and no others
+# (its own device and counter audiences bring the rest, e.g. print.job, rating.requested).
+# People (clerks, managers) hear every event of the hall.
+_CALLS = {"ticket.called", "ticket.recalled", "counter.changed", "config.changed"}
+DEVICE_RENDERS: dict[str, frozenset[str]] = {
+    "display": frozenset({*_CALLS, "queue.changed"}),
+    "counter-display": frozenset(_CALLS),
+    "kiosk": frozenset({"queue.changed", "config.changed"}),
+    "rating-pad": frozenset({"config.changed"}),
+    "print-agent": frozenset({"config.changed"}),
+}
+
+
+def renders(kind: str | None, name: str) -> bool:
+    """Whether a principal (a device of this kind, or a person: None) gets this hall event."""
+    return kind is None or name in DEVICE_RENDERS.get(kind, frozenset())
+
+
 def device_event(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     """An event as devices receive it (the same object when nothing in it is for staff only)."""
     return device_counter(payload) if name == "counter.changed" else payload
@@ -169,17 +187,19 @@ def events_after(
     audiences: Iterable[str],
     limit: int = REPLAY_LIMIT,
     *,
-    device: bool = False,
+    kind: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The hall's events after seq `after` that these audiences may see, oldest first
-    (as a device receives them when `device`)."""
-    rows = session.execute(
-        sa.select(Event.name, Event.payload)
-        .where(Event.hall_id == hall.id, Event.seq > after, Event.audience.in_(list(audiences)))
-        .order_by(Event.seq)
-        .limit(limit)
-    ).all()
-    if device:
+    """The hall's events after seq `after` that these audiences may see, oldest first; for a
+    device (`kind`), only the hall events its kind renders, as devices receive them: the same
+    events the hub sends it live, so its catch-up finds nothing missing."""
+    query = sa.select(Event.name, Event.payload).where(
+        Event.hall_id == hall.id, Event.seq > after, Event.audience.in_(list(audiences))
+    )
+    if kind is not None:
+        shown = sorted(DEVICE_RENDERS.get(kind, frozenset()))
+        query = query.where(sa.or_(Event.audience != "hall", Event.name.in_(shown)))
+    rows = session.execute(query.order_by(Event.seq).limit(limit)).all()
+    if kind is not None:
         return [{"name": name, **device_event(name, payload)} for name, payload in rows]
     return [{"name": name, **payload} for name, payload in rows]
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from layso.models import Event, Suggestion, Ticket
+from layso.services.state import DEVICE_RENDERS
 
 pytestmark = pytest.mark.usefixtures("demo")
 
@@ -69,11 +70,13 @@ def test_services_list_waiting_counts_and_estimates(api: Any, tokens: Callable) 
 
 
 def test_state_and_events_replay_the_log(api: Any, tokens: Callable) -> None:
-    _, state = api.get("state", tokens("display"))
+    _, state = api.get("state", tokens("clerk2"))
     api.post("tickets", tokens("kiosk"), {"service": "TP"})
     api.post("counters/2/next", tokens("clerk2"))
 
-    status, body = api.get(f"events?after={state['seq']}", tokens("display"))
+    status, body = api.get(f"events?after={state['seq']}", tokens("clerk2"))
+    _, shown = api.get(f"events?after={state['seq']}", tokens("display"))
+    _, kiosk = api.get(f"events?after={state['seq']}", tokens("kiosk"))
 
     names = [e["name"] for e in body["events"]]
     seqs = [e["seq"] for e in body["events"]]
@@ -81,6 +84,17 @@ def test_state_and_events_replay_the_log(api: Any, tokens: Callable) -> None:
     assert names[0] == "ticket.issued" and "ticket.called" in names
     assert seqs == list(range(state["seq"] + 1, state["seq"] + 1 + len(seqs)))
     assert all(e["hall"] == "demo" and e["at"].endswith("+07:00") for e in body["events"])
+    # a device catches up on what its kind renders, as the hub sends it live
+    everything = [(e["name"], e["seq"]) for e in body["events"]]
+    assert [(e["name"], e["seq"]) for e in shown["events"]] == [
+        (n, q) for n, q in everything if n in DEVICE_RENDERS["display"]
+    ]
+    assert {e["name"] for e in shown["events"]} == {
+        "queue.changed",
+        "ticket.called",
+        "counter.changed",
+    }
+    assert {e["name"] for e in kiosk["events"]} == {"queue.changed"}
 
 
 def test_targeted_events_are_replayed_only_to_their_audience(api: Any, tokens: Callable) -> None:
@@ -140,11 +154,12 @@ def test_same_area_codes_in_two_halls_number_independently(
     api: Any, tokens: Callable, other_hall: dict[str, Any]
 ) -> None:
     other_kiosk = other_hall["devices"]["kiosk"]
-    _, other_state = api.get("/api/v1/halls/other/state", other_kiosk)
+    other_clerk = other_hall["counters"][0]["token"]
+    _, other_state = api.get("/api/v1/halls/other/state", other_clerk)
 
     _, here = api.post("tickets", tokens("kiosk"), {"service": "TP"})
     _, there = api.post("/api/v1/halls/other/tickets", other_kiosk, {"service": "TP"})
-    _, other_events = api.get(f"/api/v1/halls/other/events?after={other_state['seq']}", other_kiosk)
+    _, other_events = api.get(f"/api/v1/halls/other/events?after={other_state['seq']}", other_clerk)
 
     assert here["display_number"] == there["display_number"] == "1001"
     assert here["id"] != there["id"]

@@ -98,7 +98,7 @@ def test_issuing_does_not_wait_for_a_printer_that_hangs(hall_server, listeners) 
         assert (first["display_number"], second["display_number"]) == ("1001", "2001")
         assert first["print_state"] == "pending"
         # the hub is not held up either: the display hears both tickets at once
-        display.wait_for("ticket.issued", lambda b: b["ticket"]["id"] == second["id"])
+        display.wait_for("queue.changed", lambda b: b["service"] == "CT")
 
 
 def test_a_dead_printer_leaves_the_ticket_and_tells_the_manager(

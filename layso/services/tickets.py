@@ -140,7 +140,7 @@ def issue_ticket(
     ticket.issued_service = service
     session.add(ticket)
     session.flush()
-    ahead, waiting = queue_position(session, hall, ticket)
+    ahead, waiting = _new_ticket_position(session, hall, ticket)
     model = wait_model(session, hall, service, now)
     wait = estimate_wait_s(session, hall, service, ahead, now, model)
     record(
@@ -163,9 +163,33 @@ def tickets_ahead(session: Session, hall: Hall, ticket: Ticket) -> int:
     return queue_position(session, hall, ticket)[0]
 
 
+def _new_ticket_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:
+    """:func:`queue_position` of a ticket just issued, by counting only: it is the newest of its
+    queue (the hall's writers are serialized, so every other waiting ticket was queued before
+    it), so all the others are ahead, or under the strict policy all priority ones (a priority
+    ticket) or all of them (an ordinary one: priority tickets go first anyway)."""
+    waiting = [
+        Ticket.hall_id == hall.id,
+        Ticket.status == TicketStatus.WAITING,
+        Ticket.service_id == ticket.service_id,
+    ]
+    total = sa.func.count()
+    if hall.priority_policy == PriorityPolicy.STRICT and ticket.priority:
+        prio = sa.func.count(Ticket.priority)
+        ahead, count = session.execute(sa.select(prio, total).where(*waiting)).one()
+    else:
+        count = session.scalar(sa.select(total).where(*waiting)) or 0
+        ahead = count
+    return max(0, int(ahead) - 1), int(count)
+
+
 def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:
     """(tickets ahead of this one, tickets waiting in its queue), in one read."""
-    base = [Ticket.service_id == ticket.service_id, Ticket.status == TicketStatus.WAITING]
+    base = [
+        Ticket.hall_id == hall.id,
+        Ticket.status == TicketStatus.WAITING,
+        Ticket.service_id == ticket.service_id,
+    ]
     if ticket.status != TicketStatus.WAITING:
         return 0, session.scalar(sa.select(sa.func.count()).where(*base)) or 0
     earlier = sa.or_(

@@ -428,3 +428,26 @@ def test_next_reads_few_rows_but_picks_what_the_whole_queue_would(
         got = hall.serve(1)
         assert (got.id if got else None) == (expected.id if expected else None)
         clock.advance(rng.choice([5, 60]))
+
+
+@pytest.mark.parametrize(
+    "policy", [PriorityPolicy.STRICT, PriorityPolicy.INTERLEAVED, PriorityPolicy.WEIGHTED]
+)
+def test_a_new_tickets_place_counted_quickly_equals_its_place_in_the_queue(
+    hall: Hall_, clock: Any, db: Database, policy: PriorityPolicy
+) -> None:
+    """Issuing counts the queue instead of ranking it: the same answer as the full ranking,
+    with priorities, a transfer back into the queue and calls in between."""
+    from layso.services.tickets import queue_position
+
+    hall.set(priority_policy=policy)
+    plan = [None, "NCT", None, None, "NCT", None, "NCT", None]
+    for i, priority in enumerate(plan):
+        with db.write() as s:
+            h = get_hall(s, "demo", lock=True)
+            issued = issue_ticket(s, h, service_code="TP", priority=priority, now=clock())
+            ranked = queue_position(s, h, issued.ticket)
+            assert (issued.ahead, ranked[1]) == ranked, (i, priority)
+        clock.advance(10)
+        if i == 3:
+            hall.next(2)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import unicodedata
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import qrcode
 from escpos.escpos import Escpos
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont
 
+from layso_agent.raster import raster_commands
 from layso_agent.ticket import TicketView
 
 #: Printable width in dots of 80 mm and 58 mm paper at 203 dpi.
@@ -47,6 +50,18 @@ _TALL_SAMPLE = "ẪỖẤẶỸ"
 _DEEP_SAMPLE = "ỴỵgjỘ"
 _BLACK = 0
 _WHITE = 255
+# The QR code: error level M, and a fixed mask so that qrcode does not draw all 8 masks to pick
+# the "best" (most of a ticket's drawing time before); any mask reads the same. Mask 3 had the
+# lowest penalty (qrcode's own score of the 8) on average and at worst over 300 random status
+# URLs of four kinds of server address. At least version 3 (29 modules: a status URL of up to
+# 42 bytes), so the code keeps one size from ticket to ticket; a longer URL still gets the bigger
+# version it needs.
+QR_ERROR = qrcode.constants.ERROR_CORRECT_M
+QR_MASK = 3
+QR_MIN_VERSION = 3
+#: Blocks of a ticket that are the same from ticket to ticket (the hall's header, the labels),
+#: drawn once and pasted: how many to keep (least recently used dropped first).
+BLOCK_CACHE_SIZE = 256
 
 
 def nfc(text: str) -> str:
@@ -167,18 +182,99 @@ def wrap_runs(runs: list[Run], max_width: float) -> list[list[Run]]:
     return [_merge(line) for line in lines]
 
 
+@dataclass(frozen=True)
+class _Block:
+    """Part of a ticket drawn once: its ink, and how far it moves the pen down."""
+
+    image: Image.Image  # mode "L", the paper's width; may reach below ``advance``
+    advance: int
+
+
+class _BlockCache:
+    """The blocks drawn so far, by what they say and the paper width: a bounded LRU."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._blocks: OrderedDict[tuple[Hashable, ...], _Block] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Hashable, ...]) -> _Block | None:
+        with self._lock:
+            block = self._blocks.get(key)
+            if block is not None:
+                self._blocks.move_to_end(key)
+            return block
+
+    def put(self, key: tuple[Hashable, ...], block: _Block) -> _Block:
+        with self._lock:
+            self._blocks[key] = block
+            self._blocks.move_to_end(key)
+            while len(self._blocks) > self.size:
+                self._blocks.popitem(last=False)
+        return block
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._blocks.clear()
+
+
+_blocks = _BlockCache(BLOCK_CACHE_SIZE)
+
+
+def clear_caches() -> None:
+    """Forget every block, number size and QR code drawn so far (fonts stay loaded)."""
+    _blocks.clear()
+    _number_size.cache_clear()
+    qr_modules.cache_clear()
+
+
+@lru_cache(maxsize=1024)
+def _number_size(number: str, max_width: float, max_height: float) -> int:
+    """The largest bold size at which ``number`` fits ``max_width`` by ``max_height``."""
+
+    def ink(size: int) -> tuple[int, int, int, int]:
+        return font(size, bold=True).getbbox(number, anchor="ls")
+
+    # glyphs scale with the size: measure once, scale, then step down past any rounding
+    left, top, right, bottom = ink(100)
+    size = int(100 * min(max_width / max(1, right - left), max_height / max(1, bottom - top)))
+    size = max(10, size)
+    while size > 10:
+        left, top, right, bottom = ink(size)
+        if right - left <= max_width and bottom - top <= max_height:
+            break
+        size -= 1
+    return size
+
+
+@lru_cache(maxsize=16)
+def qr_modules(data: str) -> Image.Image:
+    """The QR code of ``data``, one pixel per module (black on white, 4-module quiet zone)."""
+    code = qrcode.QRCode(
+        version=QR_MIN_VERSION, error_correction=QR_ERROR, border=4, mask_pattern=QR_MASK
+    )
+    code.add_data(data)
+    code.make(fit=True)  # from QR_MIN_VERSION up, only if the data needs more
+    matrix = code.get_matrix()
+    pixels = bytes(_BLACK if dark else _WHITE for row in matrix for dark in row)
+    return Image.frombytes("L", (len(matrix), len(matrix)), pixels)
+
+
 class _Canvas:
     """A white strip the width of the paper that grows downwards as blocks are added."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, *, top: int | None = None, height: int | None = None) -> None:
         self.width = width
         self.scale = width / WIDTH_80MM
         # Text shrinks less than the paper: 58 mm tickets stay readable at arm's length.
         self.text_scale = math.sqrt(self.scale)
         self.margin = max(8, round(14 * self.scale))
-        self.image = Image.new("L", (width, width * 3), _WHITE)
+        self.image = Image.new("L", (width, height or width * 3), _WHITE)
         self.draw = ImageDraw.Draw(self.image)
-        self.y = self.margin
+        self.y = self.margin if top is None else top
 
     @property
     def inner_width(self) -> int:
@@ -187,6 +283,39 @@ class _Canvas:
     def px(self, size: float) -> int:
         """Scale a text size given for 80 mm paper."""
         return max(10, round(size * self.text_scale))
+
+    def regular(self, size: float) -> ImageFont.FreeTypeFont:
+        return font(self.px(size))
+
+    def bold(self, size: float) -> ImageFont.FreeTypeFont:
+        return font(self.px(size), bold=True)
+
+    def block(self, draw: Callable[..., None], *args: Hashable) -> None:
+        """``draw(canvas, *args)``, or paste what it drew last time for this paper width.
+
+        ``draw`` must depend on nothing but the canvas's width and ``args`` (the texts
+        themselves, not a hall or a ticket id): a hall renamed draws its new name at once.
+        """
+        key = (draw.__qualname__, self.width, *args)
+        block = _blocks.get(key)
+        if block is None:
+            canvas = _Canvas(self.width, top=0, height=self.width // 2)
+            draw(canvas, *args)
+            block = _blocks.put(key, canvas.as_block())
+        self.paste(block)
+
+    def as_block(self) -> _Block:
+        """What has been drawn from the top, with any ink that hangs below the pen."""
+        ink = ImageChops.invert(self.image).getbbox()
+        bottom = max(self.y, ink[3] if ink else 0)
+        return _Block(self.image.crop((0, 0, self.width, bottom)), advance=self.y)
+
+    def paste(self, block: _Block) -> None:
+        """Add a block's ink below the pen (over any ink already there, as drawing would)."""
+        self.ensure(block.image.height)
+        box = (0, self.y, self.width, self.y + block.image.height)
+        self.image.paste(ImageChops.darker(self.image.crop(box), block.image), box)
+        self.y += block.advance
 
     def ensure(self, height: int) -> None:
         """Grow the strip so that ``height`` more pixels fit below ``y``."""
@@ -306,22 +435,7 @@ class _Canvas:
     def number(self, number: str) -> tuple[int, int]:
         """Draw the ticket number as large as the paper allows; return its band (top, bottom)."""
         number = nfc(number)
-        max_width = self.inner_width * 0.94
-        max_height = self.width * 0.42
-
-        def ink(size: int) -> tuple[int, int, int, int]:
-            return font(size, bold=True).getbbox(number, anchor="ls")
-
-        # glyphs scale with the size: measure once, scale, then step down past any rounding
-        left, top, right, bottom = ink(100)
-        size = int(100 * min(max_width / max(1, right - left), max_height / max(1, bottom - top)))
-        size = max(10, size)
-        while size > 10:
-            left, top, right, bottom = ink(size)
-            if right - left <= max_width and bottom - top <= max_height:
-                break
-            size -= 1
-        f = font(size, bold=True)
+        f = font(_number_size(number, self.inner_width * 0.94, self.width * 0.42), bold=True)
         left, top, right, bottom = f.getbbox(number, anchor="ls")
         self.ensure(bottom - top)
         baseline = self.y - top
@@ -333,20 +447,13 @@ class _Canvas:
 
     def qr(self, data: str, *, size: int) -> tuple[int, int]:
         """Draw a QR code about ``size`` pixels wide, centred; return its band (top, bottom)."""
-        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
-        code.add_data(data)
-        code.make(fit=True)
-        matrix = code.get_matrix()  # includes the 4-module quiet zone
-        box = max(2, size // len(matrix))
-        side = box * len(matrix)
+        modules = qr_modules(data)  # one pixel per module, quiet zone included
+        box = max(2, size // modules.width)
+        side = box * modules.width
         self.ensure(side)
         left = (self.width - side) // 2
         top = self.y
-        for row, cells in enumerate(matrix):
-            for col, dark in enumerate(cells):
-                if dark:
-                    x, y = left + col * box, top + row * box
-                    self.draw.rectangle((x, y, x + box - 1, y + box - 1), fill=_BLACK)
+        self.image.paste(modules.resize((side, side), Image.Resampling.NEAREST), (left, top))
         self.y += side
         return top, top + side
 
@@ -366,47 +473,69 @@ class TicketLayout:
 
 
 def layout_ticket(view: TicketView, width_px: int = WIDTH_80MM) -> TicketLayout:
-    """Draw the ticket and report the bands of the number and the QR code."""
+    """Draw the ticket and report the bands of the number and the QR code.
+
+    What every ticket of a hall and area says alike (header, labels, footer) is drawn once per
+    paper width and pasted (:meth:`_Canvas.block`); only the number, the time, the people
+    ahead, the wait and the QR code are drawn for each ticket.
+    """
     if width_px < 200:
         raise ValueError(f"paper too narrow for a ticket: {width_px} dots")
     c = _Canvas(width_px)
-
-    def regular(size: float) -> ImageFont.FreeTypeFont:
-        return font(c.px(size))
-
-    def bold(size: float) -> ImageFont.FreeTypeFont:
-        return font(c.px(size), bold=True)
-
-    if view.reprint:
-        c.banner(REPRINT_LABEL, bold(26), inverted=True)
-        c.space(10 * c.scale)
-    c.split_text(view.hall_name, bold(22), separator=" - ")
-    c.rule()
-    c.text(view.service_name, bold(34))
-    c.text(view.service_name_en, regular(22))
-    c.space(12 * c.scale)
-    c.bilingual(NUMBER_LABEL, regular(20))
-    c.space(6 * c.scale)
+    c.block(_head, view.reprint, view.hall_name, view.service_name, view.service_name_en)
     number_band = c.number(view.display_number)
-    c.space(18 * c.scale)
-    if view.priority:
-        c.banner(f"{PRIORITY_LABEL}: {view.priority}", bold(26), inverted=False)
-        c.space(4 * c.scale)
-    c.rule()
-    label, value = regular(22), bold(24)
+    c.block(_priority, view.priority)
     for text, answer in (
         (TIME_LABEL, format_issued_at(view)),
         (AHEAD_LABEL, str(view.ahead)),
         (WAIT_LABEL, format_wait(view.estimated_wait_s)),
     ):
-        c.bilingual(text, label, answer, value, align="left")
+        c.block(_detail, text, answer)
+    c.block(_rule)
+    qr_band = c.qr(view.status_url, size=round(width_px * 0.5))
+    c.block(_foot, view.footer)
+    return TicketLayout(image=c.finish(), number_band=number_band, qr_band=qr_band)
+
+
+# The blocks of a ticket, top to bottom (each draws from its arguments alone).
+
+
+def _head(
+    c: _Canvas, reprint: bool, hall_name: str, service_name: str, service_name_en: str
+) -> None:
+    if reprint:
+        c.banner(REPRINT_LABEL, c.bold(26), inverted=True)
+        c.space(10 * c.scale)
+    c.split_text(hall_name, c.bold(22), separator=" - ")
+    c.rule()
+    c.text(service_name, c.bold(34))
+    c.text(service_name_en, c.regular(22))
+    c.space(12 * c.scale)
+    c.bilingual(NUMBER_LABEL, c.regular(20))
+    c.space(6 * c.scale)
+
+
+def _priority(c: _Canvas, priority: str | None) -> None:
+    c.space(18 * c.scale)
+    if priority:
+        c.banner(f"{PRIORITY_LABEL}: {priority}", c.bold(26), inverted=False)
         c.space(4 * c.scale)
     c.rule()
-    qr_band = c.qr(view.status_url, size=round(width_px * 0.5))
-    c.bilingual(QR_CAPTION, regular(20))
+
+
+def _detail(c: _Canvas, text: str, answer: str) -> None:
+    c.bilingual(text, c.regular(22), answer, c.bold(24), align="left")
+    c.space(4 * c.scale)
+
+
+def _rule(c: _Canvas) -> None:
     c.rule()
-    c.bilingual(view.footer, bold(22))
-    return TicketLayout(image=c.finish(), number_band=number_band, qr_band=qr_band)
+
+
+def _foot(c: _Canvas, footer: str) -> None:
+    c.bilingual(QR_CAPTION, c.regular(20))
+    c.rule()
+    c.bilingual(footer, c.bold(22))
 
 
 def render_ticket_image(view: TicketView, width_px: int = WIDTH_80MM) -> Image.Image:
@@ -467,5 +596,10 @@ def write_image_ticket(p: Escpos, image: Image.Image, *, width_px: int) -> None:
     set_paper_width(p, width_px)
     p.hw("INIT")
     p.magic.encoding = None  # ESC @ resets the printer's code page too
-    p.image(image, center=True, impl=_image_impl(p))
+    impl = _image_impl(p)
+    if impl == "bitImageRaster" and image.mode == "1" and image.width == width_px:
+        # the same bytes as p.image(...), without its colour conversions (see raster.py)
+        p._raw(raster_commands(image))
+    else:
+        p.image(image, center=True, impl=impl)
     p.cut()

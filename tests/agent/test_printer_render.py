@@ -12,8 +12,10 @@ from escpos.printer import Dummy
 from escpos_decode import decode, decode_text
 from PIL import Image, ImageChops, ImageDraw
 
+from layso_agent import render
 from layso_agent.render import (
     FONT_DIR,
+    clear_caches,
     font,
     format_issued_at,
     format_wait,
@@ -315,3 +317,53 @@ def test_wrapping_leaves_no_lone_last_word() -> None:
         "Trung tâm Phục vụ hành chính công xã",
         "Tân Phú",
     ]
+
+
+def test_cached_header_follows_the_halls_new_name() -> None:
+    old = sample_ticket(hall_name="UBND xã Tân Phú - Trung tâm Phục vụ hành chính công")
+    new = sample_ticket(
+        hall_name="UBND phường Tân Phú - Trung tâm Phục vụ hành chính công",
+        display_number="1024",
+        status_url="http://192.168.1.10:5000/t/X8RT4N2Q",
+    )
+    printed = []
+    for view in (old, new):  # the second ticket's header block is drawn anew, not the cached one
+        p = Dummy()
+        write_ticket(p, view)
+        printed.append(decode(p.output).stacked_image().convert("L"))
+    clear_caches()
+
+    for view, image in zip((old, new), printed, strict=True):
+        fresh = layout_ticket(view)  # nothing cached: every block drawn for this ticket
+        assert ImageChops.difference(image, fresh.image.convert("L")).getbbox() is None
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [view.status_url]
+    header = (0, 0, 576, layout_ticket(old).number_band[0])
+    assert ImageChops.difference(printed[0].crop(header), printed[1].crop(header)).getbbox()
+
+
+def test_block_cache_is_reused_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_caches()
+    render_ticket_image(sample_ticket())
+    blocks = len(render._blocks)
+
+    render_ticket_image(sample_ticket(display_number="1024", status_url="http://x/t/AAAA2222"))
+    assert len(render._blocks) == blocks  # same hall, area and values: nothing new drawn
+
+    monkeypatch.setattr(render._blocks, "size", blocks + 2)
+    for ahead in range(10):
+        render_ticket_image(sample_ticket(ahead=ahead + 50))
+    assert len(render._blocks) == blocks + 2
+    clear_caches()
+
+
+@pytest.mark.parametrize("width", [576, 384])
+def test_fixed_mask_qr_codes_read_back(width: int) -> None:
+    hosts = ["http://192.168.1.10:5000", "https://laysotanphu.gov.vn", "http://127.0.0.1:5000"]
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    for i in range(12):
+        code = "".join(alphabet[(i * 7 + k * 11) % len(alphabet)] for k in range(8))
+        url = f"{hosts[i % len(hosts)]}/t/{code}"
+
+        image = render_ticket_image(sample_ticket(status_url=url), width).convert("L")
+
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [url]

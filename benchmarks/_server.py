@@ -76,7 +76,8 @@ def server(env: dict[str, str], port: int | None = None) -> Iterator[tuple[str, 
 
 @contextmanager
 def demo_server(**extra: str) -> Iterator[tuple[str, dict, subprocess.Popen]]:
-    with tempfile.TemporaryDirectory() as tmp:
+    # the server's drawing process may still be filing a preview ticket as the folder goes
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         env = bench_env(Path(tmp) / "instance", **extra)
         data = seed(env)
         with server(env) as (url, proc):

@@ -17,13 +17,13 @@ from typing import Any
 
 import qrcode
 import qrcode.constants
-import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask.typing import ResponseReturnValue
 
-from layso.models import Hall, PriorityReason, TicketStatus
-from layso.services.tickets import find_ticket_by_code, ticket_status
-from layso.web import db, now
+from layso import serializers as ser
+from layso.models import Hall, TicketStatus
+from layso.services.tickets import find_ticket_by_code, position
+from layso.web import db, now, public_base_url
 
 bp = Blueprint(
     "kiosk",
@@ -35,12 +35,6 @@ bp = Blueprint(
 
 #: Seconds between two polls of the phone page.
 PHONE_POLL_S = 5
-
-
-def status_url(code: str) -> str:
-    """The phone page's public address: LAYSO_PUBLIC_URL, else the host the request used."""
-    base = current_app.config["LAYSO_PUBLIC_URL"] or request.host_url
-    return f"{base.rstrip('/')}/t/{code}"
 
 
 @bp.get("/kiosk")
@@ -71,21 +65,14 @@ def phone_page(code: str) -> ResponseReturnValue:
         hall = s.get(Hall, ticket.hall_id) if ticket is not None else None
         if ticket is None or hall is None:
             return render_template("kiosk/phone_unknown.html"), 404
-        body = ticket_status(s, hall, ticket, now())
-        reason = None
-        if ticket.priority:
-            reason = s.scalar(
-                sa.select(PriorityReason.name).where(
-                    PriorityReason.hall_id == hall.id, PriorityReason.code == ticket.priority
-                )
-            )
+        ahead, wait = position(s, hall, ticket, now())
         resp = Response(
             render_template(
                 "kiosk/phone.html",
                 code=code,
                 hall=hall,
-                ticket=body,
-                priority=reason or ticket.priority,
+                ticket=ser.ticket_with_position(hall, ticket, ahead, wait),
+                priority=ser.priority_name(s, hall, ticket.priority),
                 called=ticket.status == TicketStatus.CALLED,
                 poll_s=PHONE_POLL_S,
             )
@@ -124,7 +111,7 @@ def qr_svg(text: str, *, border: int = 2) -> str:
 def phone_qr(code: str) -> ResponseReturnValue:
     """The QR code of a ticket's phone page (what the printed ticket carries too)."""
     _ticket_or_404(code)
-    resp = Response(qr_svg(status_url(code)), mimetype="image/svg+xml")
+    resp = Response(qr_svg(ser.status_url(public_base_url(), code)), mimetype="image/svg+xml")
     resp.headers["Cache-Control"] = "private, max-age=86400"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp

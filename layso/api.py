@@ -10,13 +10,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
 from layso import errors
+from layso import serializers as ser
 from layso.limits import rate_limit
-from layso.models import Device, DeviceKind, Role, TicketStatus
+from layso.models import Device, DeviceKind, Role
 from layso.services import counters as ops
 from layso.services import idempotency as idem
 from layso.services import state as state_ops
 from layso.services import tickets as ticket_ops
-from layso.services.common import counter_dict, get_counter, get_ticket, ticket_dict
+from layso.services.common import get_counter, get_ticket
 from layso.web import (
     Context,
     field_int,
@@ -24,6 +25,7 @@ from layso.web import (
     hall_context,
     json_body,
     now,
+    public_base_url,
     query_int,
 )
 
@@ -44,11 +46,6 @@ def authenticate_first() -> None:
     with db().read() as s:
         if load_principal(s) is None:
             raise errors.Unauthorized()
-
-
-def status_url(code: str) -> str:
-    base = current_app.config["LAYSO_PUBLIC_URL"] or request.host_url
-    return f"{base.rstrip('/')}/t/{code}"
 
 
 @bp.get("/me")
@@ -116,8 +113,10 @@ def issue(slug: str) -> ResponseReturnValue:
                 base_url=printing.base_url(),
                 position=(issued.ahead, issued.estimated_wait_s),
             )
-        body = _ticket_body(c.hall, issued.ticket, issued.ahead, issued.estimated_wait_s)
-        return {"ticket": body, **body}, 201
+        body = ser.ticket_for_holder(
+            c.hall, issued.ticket, issued.ahead, issued.estimated_wait_s, public_base_url()
+        )
+        return {"ticket": body}, 201
 
     return idempotent(slug, ISSUERS, "ticket", {"service": code, "priority": priority}, act)
 
@@ -162,27 +161,24 @@ def idempotent(
 
 
 def _replay(stored: idem.Stored) -> ResponseReturnValue:
-    resp = jsonify(stored.body)
+    body = stored.body
+    if "ticket" in body:  # answers stored by older versions repeated the ticket's fields beside it
+        body = {"ticket": body["ticket"]}
+    resp = jsonify(body)
     resp.status_code = 200
     resp.headers["Idempotent-Replayed"] = "true"
     return resp
-
-
-def _ticket_body(hall: Any, ticket: Any, ahead: int, wait: int) -> dict[str, Any]:
-    body = ticket_dict(hall, ticket)
-    body.update(
-        ahead=ahead, estimated_wait_s=wait, status_url=status_url(ticket.code), code=ticket.code
-    )
-    return body
 
 
 @bp.get("/halls/<slug>/tickets/<int:ticket_id>")
 def ticket(slug: str, ticket_id: int) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
         t = get_ticket(c.session, c.hall, ticket_id)
-        body = ticket_ops.ticket_status(c.session, c.hall, t, now())
+        ahead, wait = ticket_ops.position(c.session, c.hall, t, now())
         if c.principal.kind == "user" or c.principal.role == DeviceKind.KIOSK.value:
-            body.update(status_url=status_url(t.code), code=t.code)
+            body = ser.ticket_for_holder(c.hall, t, ahead, wait, public_base_url())
+        else:
+            body = ser.ticket_with_position(c.hall, t, ahead, wait)
         return jsonify({"ticket": body})
 
 
@@ -303,7 +299,7 @@ def _user(c: Any) -> Any:
 
 
 def _plain(c: Any, t: Any) -> dict[str, Any] | None:
-    return ticket_dict(c.hall, t) if t is not None else None
+    return ser.ticket(c.hall, t) if t is not None else None
 
 
 @bp.get("/halls/<slug>/counters/<int:number>")
@@ -327,8 +323,8 @@ def counter_open(slug: str, number: int) -> ResponseReturnValue:
 
 
 def _counter_body(c: Any, x: Any) -> dict[str, Any]:
-    body = counter_dict(c.hall, x, ops.counter_ticket(c.session, x))
-    return state_ops.device_counter(body) if c.principal.kind == "device" else body
+    body = ser.counter(c.hall, x, ops.counter_ticket(c.session, x))
+    return ser.counter_for_device(body) if c.principal.kind == "device" else body
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/close")
@@ -472,7 +468,6 @@ public = Blueprint("public_api", __name__, url_prefix="/api/v1")
 @public.get("/t/<code>")
 def public_ticket(code: str) -> ResponseReturnValue:
     from layso.models import Hall
-    from layso.services.state import hall_info
     from layso.web import db
 
     with db().read() as s:
@@ -480,6 +475,6 @@ def public_ticket(code: str) -> ResponseReturnValue:
         hall = s.get(Hall, t.hall_id) if t is not None else None
         if t is None or hall is None:
             raise errors.UnknownTicket()
-        body = ticket_ops.ticket_status(s, hall, t, now())
-        body["called"] = t.status in (TicketStatus.CALLED, TicketStatus.SERVING)
-        return jsonify({"ticket": body, "hall": hall_info(hall), "seq": hall.event_seq})
+        ahead, wait = ticket_ops.position(s, hall, t, now())
+        body = ser.ticket_for_phone(hall, t, ahead, wait)
+        return jsonify({"ticket": body, "hall": ser.hall(hall), "seq": hall.event_seq})

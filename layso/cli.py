@@ -31,7 +31,7 @@ def _database(settings: Settings) -> Database:
     # a command line may wait longer than a kiosk for a backup or another writer to finish
     db = Database(settings.database_url, lock_wait=30.0)
     upgrade(db)
-    db.on_commit = external_emitter(settings.redis_url)
+    external_emitter(db, settings.redis_url)
     return db
 
 

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from layso import signals
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -108,7 +110,8 @@ def _make_engine(url: str, *, immediate: bool = False) -> sa.Engine:
 
 
 class Database:
-    """One database: a reader and a writer session factory, and the after-commit hook."""
+    """One database: a reader and a writer session factory; committed events are announced
+    through :mod:`layso.signals` with this database as the sender."""
 
     def __init__(self, url: str, *, lock_wait: float = LOCK_WAIT_S) -> None:
         self.url = url
@@ -121,7 +124,6 @@ class Database:
         # sqlite3 is C: a green thread must never wait inside SQLite's busy handler for another
         # green thread of this process, so writers of one process queue on this lock instead
         self._write_lock = threading.Lock() if self.is_sqlite else None
-        self.on_commit: Callable[[list[PendingEvent]], None] = lambda events: None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -189,16 +191,13 @@ class Database:
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()
-        for callback in after:  # before the listeners, which may look at what they did
+        for callback in after:  # the transaction's own follow-up, before anyone hears of it
             try:
                 callback()
             except Exception:
                 logger.exception("an after-commit step failed")
         if events:
-            try:
-                self.on_commit(events)
-            except Exception:  # the change is committed; clients heal by replaying the log
-                logger.exception("could not emit %d committed events", len(events))
+            signals.send_committed(self, events)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -212,7 +211,8 @@ def queue_event(session: Session, event_: PendingEvent) -> None:
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the session's transaction has committed (never after a rollback)."""
+    """Run ``callback`` once the session's transaction has committed (never after a rollback),
+    before its events are announced (:mod:`layso.signals`)."""
     session.info.setdefault("layso.after_commit", []).append(callback)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,7 +15,9 @@ from flask_socketio import SocketIO, emit, join_room
 from socketio import RedisManager
 from sqlalchemy.orm import Session
 
+from layso import signals
 from layso.db import Database, PendingEvent
+from layso.events import Ev
 from layso.models import ApiToken, Counter, Device, Hall, Role, User, UserSession
 from layso.services.accounts import (
     Principal,
@@ -42,9 +43,6 @@ MAX_SEQ = 2**53  # the largest `after` a screen may ask to replay from
 
 NAMESPACE = "/hall"
 socketio = SocketIO()
-
-Listener = Callable[[list[PendingEvent]], None]
-
 
 DEVICES = "devices"  # devices of one kind hear the hall's events in "devices:<kind>"
 
@@ -93,37 +91,32 @@ def audiences_for(session: Session, hall: Hall, principal: Principal) -> list[st
 
 
 class Hub:
-    """Emits committed events to their rooms and tells local listeners (the print worker)."""
+    """Emits the database's committed events to their rooms (:data:`layso.signals.committed`)."""
 
     def __init__(self, app: Flask, db: Database) -> None:
         self.app = app
         self.db = db
-        self.listeners: list[Listener] = []
-        db.on_commit = self.committed
+        signals.committed.connect(self.committed, sender=db)
 
-    def committed(self, events: list[PendingEvent]) -> None:
+    def committed(self, _db: Database, *, events: list[PendingEvent]) -> None:
         for ev in events:
             for to, body in emissions(ev):
                 socketio.emit(ev.name, body, to=to, namespace=NAMESPACE)
-        for listener in self.listeners:
-            try:
-                listener(events)
-            except Exception:
-                logger.exception("event listener %r failed", listener)
 
 
-def external_emitter(redis_url: str | None) -> Listener:
-    """For the CLI: publish committed events through the shared message queue, if there is one."""
+def external_emitter(db: Database, redis_url: str | None) -> None:
+    """For the CLI: publish the database's committed events through the shared message queue,
+    if there is one."""
     if not redis_url:
-        return lambda events: None
+        return
     external = SocketIO(message_queue=redis_url)
 
-    def publish(events: list[PendingEvent]) -> None:
+    def publish(_db: Database, *, events: list[PendingEvent]) -> None:
         for ev in events:
             for to, body in emissions(ev):
                 external.emit(ev.name, body, to=to, namespace=NAMESPACE)
 
-    return publish
+    signals.committed.connect(publish, sender=db, weak=False)
 
 
 def _principal(s: Session, auth: dict[str, Any]) -> Principal | None:
@@ -175,7 +168,7 @@ def connect(auth: Any = None) -> bool:
         # queue, which would carry every screen's snapshot to every other server process
         if replay is None:
             state = hall_state(s, hall, now())
-            emit("snapshot", device_state(state) if device else state, ignore_queue=True)
+            emit(Ev.SNAPSHOT, device_state(state) if device else state, ignore_queue=True)
         else:
             for item in replay:
                 body = dict(item)
@@ -426,6 +419,5 @@ def init_app(
         else:
             queue.note(False, problem)
     hub = Hub(app, db)
-    hub.listeners.extend(app.extensions.get("layso.listeners", ()))  # from the role packages
     app.extensions["layso.hub"] = hub
     return hub

@@ -83,6 +83,29 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     return schema
 
 
+# the answer to POST /tickets: the new ticket once, for its holder (with its code), nothing beside
+ISSUED = {
+    **_obj(
+        {
+            "ticket": {
+                "allOf": [
+                    TICKET,
+                    {
+                        "properties": {
+                            "code": {
+                                "type": "string",
+                                "description": "the ticket's secret code, key of its phone page",
+                            }
+                        },
+                        "required": ["ahead", "estimated_wait_s", "status_url", "code"],
+                    },
+                ]
+            }
+        },
+        ["ticket"],
+    ),
+    "additionalProperties": False,
+}
 TICKET_RESULT = _obj({"ticket": {"oneOf": [TICKET, {"type": "null"}]}})
 COUNTER_RESULT = _obj({"counter": {"$ref": "#/components/schemas/Counter"}})
 CLERK = "the clerk signed in at that counter"
@@ -172,7 +195,7 @@ def openapi_document() -> dict[str, Any]:
                 "Issue the next ticket of an area",
                 "kiosk, clerk, manager",
                 [H, IDEMPOTENCY_KEY],
-                ("201", "the new ticket", _obj({"ticket": TICKET})),
+                ("201", "the new ticket", ISSUED),
                 400,
                 401,
                 403,
@@ -404,7 +427,7 @@ def openapi_document() -> dict[str, Any]:
     paths["/halls/{hall}/tickets"]["post"]["responses"]["200"] = _resp(
         "200",
         "the same ticket again, for a repeated Idempotency-Key (Idempotent-Replayed: true)",
-        _obj({"ticket": TICKET}),
+        ISSUED,
     )
     paths.update(role_paths())
     return {

@@ -162,6 +162,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def public_base_url() -> str:
+    """Where citizens reach this server (the phone pages): LAYSO_PUBLIC_URL, else the host the
+    request used."""
+    return str(current_app.config["LAYSO_PUBLIC_URL"] or request.host_url)
+
+
 def lang() -> str:
     """Vietnamese unless the client prefers English."""
     try:

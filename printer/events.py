@@ -27,6 +27,7 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import emit, rooms
 
+from layso.events import Ev
 from layso.hub import NAMESPACE, socketio
 from layso.services import printing
 from layso_agent.status import STATUSES
@@ -83,7 +84,7 @@ def _malformed(data: Any) -> dict[str, Any] | None:
     return None
 
 
-@socketio.on("print.hello", namespace=NAMESPACE)
+@socketio.on(Ev.PRINT_HELLO, namespace=NAMESPACE)
 def hello(data: Any = None) -> dict[str, Any]:
     """Sent by a print agent after each connect: its printer's state; answered with its jobs."""
     sender = _sender()
@@ -97,12 +98,12 @@ def hello(data: Any = None) -> dict[str, Any]:
     _connected[request.sid] = sender  # type: ignore[attr-defined]
     jobs = _service().agent_ready(slug, agent_id, state, detail)
     for body in jobs:
-        emit("print.job", body)
+        emit(Ev.PRINT_JOB, body)
     logger.info("print agent %d of hall %s ready, %d jobs pending", agent_id, slug, len(jobs))
     return {"ok": True, "pending": len(jobs)}
 
 
-@socketio.on("print.status", namespace=NAMESPACE)
+@socketio.on(Ev.PRINT_STATUS, namespace=NAMESPACE)
 def status(data: Any = None) -> dict[str, Any]:
     """Sent by a print agent when its printer's state changes."""
     sender = _sender()
@@ -116,7 +117,7 @@ def status(data: Any = None) -> dict[str, Any]:
     return {"ok": True}
 
 
-@socketio.on("print.result", namespace=NAMESPACE)
+@socketio.on(Ev.PRINT_RESULT, namespace=NAMESPACE)
 def result(data: Any = None) -> dict[str, Any]:
     """Sent by a print agent after each job: printed or not, and its printer's state."""
     sender = _sender()

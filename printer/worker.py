@@ -14,8 +14,9 @@ transaction is over:
   printer is watched until it is back;
 * a job for a kiosk's print agent went out as a ``print.job`` event; the agent's answers come
   through :mod:`printer.events` to :meth:`PrintService.finish` and friends;
-* a kiosk ticket committed without its job (issued by another path) gets it from the hub
-  listener :meth:`PrintService.committed`, in a short write transaction of its own.
+* a kiosk ticket committed without its job (issued by another path) gets it from
+  :meth:`PrintService.committed` (a receiver of :data:`layso.signals.published`, which comes
+  after the hub has the events), in a short write transaction of its own.
 
 The QR code's address is ``LAYSO_PUBLIC_URL`` + ``/t/<code>``; without it, the address the kiosk
 used to reach the server when it issued the ticket (what ``status_url`` in the answer to
@@ -34,8 +35,10 @@ import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
 
+from layso import signals
 from layso.config import ConfigError
 from layso.db import Database, PendingEvent, after_commit
+from layso.events import Ev
 from layso.hub import socketio
 from layso.models import Device, Hall, Ticket
 from layso.services import printing
@@ -54,7 +57,7 @@ STATUS_POLL_S = 60.0
 
 
 class PrintService:
-    """Print jobs for one app: the hub listener, the server's printer, the agents' answers."""
+    """Print jobs for one app: committed tickets, the server's printer, the agents' answers."""
 
     def __init__(self, app: Flask) -> None:
         settings = app.config["LAYSO_SETTINGS"]
@@ -75,7 +78,7 @@ class PrintService:
         # after a failure, ask the server's printer its state now and then until it is back
         self.watch_every_s = STATUS_POLL_S if not app.testing else 0.0
         self._watching = False
-        # tickets whose job was made in their issuing transaction (the listener skips them)
+        # tickets whose job was made in their issuing transaction (committed() skips them)
         self._inline: set[int] = set()
         # drawing and encoding a ticket is CPU work: done in a worker process, never on the hub;
         # the process starts with the first ticket drawn
@@ -178,12 +181,13 @@ class PrintService:
             server_printer=self.server_printer,
         )
 
-    def committed(self, events: list[PendingEvent]) -> None:
-        """Hub listener: start printing every committed kiosk ticket (never waits for it).
+    def committed(self, _db: Database, *, events: list[PendingEvent]) -> None:
+        """Once the hub has the events: start printing every committed kiosk ticket (never
+        waits for it).
 
         Tickets issued through :meth:`issued` already have their job: nothing to do here."""
         for ev in events:
-            if ev.name != "ticket.issued":
+            if ev.name != Ev.TICKET_ISSUED:
                 continue
             ticket = ev.payload.get("ticket") or {}
             if isinstance(ticket.get("id"), int) and ticket["id"] in self._inline:
@@ -358,16 +362,12 @@ class PrintService:
 
 
 def init_app(app: Flask) -> PrintService:
-    """Create the print service, listen to the hub, serve the reprint endpoint."""
+    """Create the print service, hear committed events, serve the reprint endpoint."""
     from printer import events  # noqa: F401  (the print agents' socket events)
     from printer.reprint import bp
 
     service = PrintService(app)
     app.extensions["layso.printer"] = service
-    hub = app.extensions.get("layso.hub")
-    if hub is not None:
-        hub.listeners.append(service.committed)
-    else:  # the hub starts after the role packages; it takes these listeners then
-        app.extensions.setdefault("layso.listeners", []).append(service.committed)
+    signals.published.connect(service.committed, sender=service.db)
     app.register_blueprint(bp)
     return service

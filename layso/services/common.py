@@ -1,4 +1,4 @@
-"""What every service shares: the hall lock, the event log, time and the shapes sent out."""
+"""What every service shares: the hall lock, the event log, time and queue figures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso import errors
+from layso import serializers as ser
 from layso.db import PendingEvent, queue_event
+from layso.events import Ev
 from layso.models import (
     Counter,
     CounterState,
@@ -21,6 +23,7 @@ from layso.models import (
     TicketStatus,
     User,
 )
+from layso.serializers import iso
 
 DEFAULT_SERVICE_S = 300  # before the day's first finished ticket, assume five minutes
 RECENT_SERVICE_SAMPLE = 20
@@ -34,11 +37,6 @@ def tz(hall: Hall) -> ZoneInfo:
 def business_date(hall: Hall, now: datetime) -> date:
     """The hall's local date: the day its numbers belong to."""
     return now.astimezone(tz(hall)).date()
-
-
-def iso(hall: Hall, at: datetime | None) -> str | None:
-    """An ISO 8601 time in the hall's zone, with its offset."""
-    return at.astimezone(tz(hall)).isoformat(timespec="seconds") if at else None
 
 
 def get_hall(session: Session, slug: str, *, lock: bool = False) -> Hall:
@@ -97,7 +95,7 @@ def service_is_open(hall: Hall, service: Service, now: datetime) -> bool:
 def record(
     session: Session,
     hall: Hall,
-    name: str,
+    name: Ev,
     fields: dict[str, Any],
     *,
     now: datetime,
@@ -123,31 +121,6 @@ def record(
     session.add(ev)
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
     return ev
-
-
-def ticket_dict(hall: Hall, t: Ticket) -> dict[str, Any]:
-    """The ticket as every client sees it (no secret code)."""
-    return {
-        "id": t.id,
-        "number": t.number,
-        "display_number": t.display_number,
-        "service": t.service.code,
-        "service_name": t.service.name,
-        "service_name_en": t.service.name_en,
-        "issued_service": t.issued_service.code,
-        "priority": t.priority,
-        "status": t.status.value,
-        "business_date": t.business_date.isoformat(),
-        "issued_at": iso(hall, t.issued_at),
-        "called_at": iso(hall, t.called_at),
-        "first_called_at": iso(hall, t.first_called_at),
-        "started_at": iso(hall, t.started_at),
-        "finished_at": iso(hall, t.finished_at),
-        "call_count": t.call_count,
-        "counter": t.counter.number if t.counter else None,
-        "target_counter": t.target_counter.number if t.target_counter else None,
-        "print_state": t.print_state,
-    }
 
 
 def mean_service_s(session: Session, hall: Hall, service: Service, now: datetime) -> float:
@@ -261,7 +234,7 @@ def queue_changed(
     record(
         session,
         hall,
-        "queue.changed",
+        Ev.QUEUE_CHANGED,
         {
             "service": service.code,
             "waiting": waiting,
@@ -271,34 +244,13 @@ def queue_changed(
     )
 
 
-def counter_dict(hall: Hall, counter: Counter, current: Ticket | None) -> dict[str, Any]:
-    return {
-        "number": counter.number,
-        "name": counter.name,
-        "state": counter.state.value,
-        "pause_reason": counter.pause_reason,
-        "clerk": counter.clerk.username if counter.clerk else None,
-        "clerk_name": counter.clerk.full_name if counter.clerk else None,
-        "services": [link.service.code for link in counter.links],
-        "ticket": ticket_dict(hall, current) if current else None,
-    }
-
-
 def counter_changed(session: Session, hall: Hall, counter: Counter, now: datetime) -> None:
     current = session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
-    body = counter_dict(hall, counter, current)
     record(
         session,
         hall,
-        "counter.changed",
-        {
-            "counter": counter.number,
-            "state": body["state"],
-            "clerk": body["clerk"],
-            "clerk_name": body["clerk_name"],
-            "ticket": body["ticket"],
-            "pause_reason": counter.pause_reason,
-        },
+        Ev.COUNTER_CHANGED,
+        ser.counter_event(hall, counter, current),
         now=now,
         counter=counter,
     )

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso import errors
+from layso import serializers as ser
+from layso.events import Ev
 from layso.models import (
     Counter,
     CounterService,
@@ -28,7 +30,6 @@ from layso.services.common import (
     get_service,
     queue_changed,
     record,
-    ticket_dict,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def _require_current(session: Session, counter: Counter, *allowed: TicketStatus)
 def _ticket_event(
     session: Session,
     hall: Hall,
-    name: str,
+    name: Ev,
     ticket: Ticket,
     counter: Counter | None,
     user: User | None,
@@ -78,7 +79,7 @@ def _ticket_event(
         hall,
         name,
         {
-            "ticket": ticket_dict(hall, ticket),
+            "ticket": ser.ticket(hall, ticket),
             "counter": counter.number if counter else None,
             **extra,
         },
@@ -278,7 +279,7 @@ def _call(
         counter.calls_since_priority += 1
     session.flush()
     _ticket_event(
-        session, hall, "ticket.called", ticket, counter, user, now, call_count=ticket.call_count
+        session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
     )
     queue_changed(session, hall, ticket.service, now)
     counter_changed(session, hall, counter, now)
@@ -352,7 +353,7 @@ def recall(session: Session, hall: Hall, number: int, *, user: User, now: dateti
     ticket.call_count += 1
     ticket.called_at = now
     _ticket_event(
-        session, hall, "ticket.recalled", ticket, counter, user, now, call_count=ticket.call_count
+        session, hall, Ev.TICKET_RECALLED, ticket, counter, user, now, call_count=ticket.call_count
     )
     return ticket
 
@@ -364,7 +365,7 @@ def start(session: Session, hall: Hall, number: int, *, user: User, now: datetim
     ticket = _require_current(session, counter, TicketStatus.CALLED)
     ticket.status = TicketStatus.SERVING
     ticket.started_at = ticket.started_at or now
-    _ticket_event(session, hall, "ticket.started", ticket, counter, user, now)
+    _ticket_event(session, hall, Ev.TICKET_STARTED, ticket, counter, user, now)
     counter_changed(session, hall, counter, now)
     if hall.rating_on == "start":
         _request_rating(session, hall, counter, ticket, now)
@@ -377,9 +378,9 @@ def _request_rating(
     record(
         session,
         hall,
-        "rating.requested",
+        Ev.RATING_REQUESTED,
         {
-            "ticket": ticket_dict(hall, ticket),
+            "ticket": ser.ticket(hall, ticket),
             "counter": counter.number,
             "scale": hall.rating_scale,
         },
@@ -397,7 +398,7 @@ def _finish(
     ticket.finished_at = now
     counter.current_ticket_id = None
     session.flush()
-    _ticket_event(session, hall, "ticket.finished", ticket, counter, user, now)
+    _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
     if hall.rating_on != "start":
         _request_rating(session, hall, counter, ticket, now)
     counter_changed(session, hall, counter, now)
@@ -422,7 +423,7 @@ def no_show(session: Session, hall: Hall, number: int, *, user: User, now: datet
     ticket.finished_at = now
     counter.current_ticket_id = None
     session.flush()
-    _ticket_event(session, hall, "ticket.no_show", ticket, counter, user, now)
+    _ticket_event(session, hall, Ev.TICKET_NO_SHOW, ticket, counter, user, now)
     counter_changed(session, hall, counter, now)
     return ticket
 
@@ -435,7 +436,7 @@ def hold(session: Session, hall: Hall, number: int, *, user: User, now: datetime
     ticket.status = TicketStatus.HELD
     counter.current_ticket_id = None
     session.flush()
-    _ticket_event(session, hall, "ticket.held", ticket, counter, user, now)
+    _ticket_event(session, hall, Ev.TICKET_HELD, ticket, counter, user, now)
     counter_changed(session, hall, counter, now)
     return ticket
 
@@ -504,7 +505,7 @@ def transfer(
     _ticket_event(
         session,
         hall,
-        "ticket.transferred",
+        Ev.TICKET_TRANSFERRED,
         ticket,
         counter,
         user,

@@ -36,9 +36,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from layso.models import Device, DeviceKind, Event, Hall, PrintJob, PriorityReason, Ticket
+from layso import serializers as ser
+from layso.events import Ev
+from layso.models import Device, DeviceKind, Event, Hall, PrintJob, Ticket
 from layso.models import TicketStatus as Status
-from layso.services.common import business_date, estimate_wait_s, get_hall, record, ticket_dict, tz
+from layso.services.common import business_date, estimate_wait_s, get_hall, record, tz
 from layso.services.tickets import tickets_ahead
 from layso_agent.delivery import SILENT, view_to_dict
 from layso_agent.ticket import TicketView
@@ -80,16 +82,6 @@ def ticket_view(
     else:
         ahead = tickets_ahead(session, hall, ticket) if waiting else 0
         wait = estimate_wait_s(session, hall, ticket.service, ahead, at) if waiting else None
-    priority = None
-    if ticket.priority:
-        priority = (
-            session.scalar(
-                sa.select(PriorityReason.name).where(
-                    PriorityReason.hall_id == hall.id, PriorityReason.code == ticket.priority
-                )
-            )
-            or ticket.priority
-        )
     return TicketView(
         hall_name=hall.name,
         service_name=ticket.service.name,
@@ -98,8 +90,8 @@ def ticket_view(
         issued_at=ticket.issued_at.astimezone(tz(hall)),
         ahead=ahead,
         estimated_wait_s=wait,
-        status_url=f"{base_url.rstrip('/')}/t/{ticket.code}",
-        priority=priority,
+        status_url=ser.status_url(base_url, ticket.code),
+        priority=ser.priority_name(session, hall, ticket.priority),
         footer=hall.ticket_footer,
         reprint=reprint,
     )
@@ -178,10 +170,10 @@ def create_job(
     record(
         session,
         hall,
-        "print.job",
+        Ev.PRINT_JOB,
         {
             "job": job.id,
-            "ticket": ticket_dict(hall, ticket),
+            "ticket": ser.ticket(hall, ticket),
             "reprint": reprint,
             "view": view_to_dict(view),
         },
@@ -227,7 +219,7 @@ def first_job(
     """The ticket's own print job (not a reprint): the one place it is created.
 
     Called in the issuing transaction (``no_job_yet``: the ticket was made in it, so there is
-    no job to look for), by the hub listener for a ticket issued elsewhere, and at recovery.
+    no job to look for), by the print service for a ticket issued elsewhere, and at recovery.
     None when the ticket needs no job: not ``pending``, already has its job, or nothing can
     print it (its ``print_state`` then becomes ``none``)."""
     if ticket.print_state != "pending":
@@ -335,7 +327,7 @@ def tell_kiosk(
     record(
         session,
         hall,
-        "ticket.printed" if ok else "print.failed",
+        Ev.TICKET_PRINTED if ok else Ev.PRINT_FAILED,
         body,
         now=at,
         ticket=ticket,
@@ -360,7 +352,7 @@ def set_printer_state(
         record(
             session,
             hall,
-            "printer.status",
+            Ev.PRINTER_STATUS,
             {
                 "device": device.id,
                 "device_name": device.name,  # not "name": that is the event's own
@@ -455,7 +447,7 @@ def pending_jobs(
     for payload in session.scalars(
         sa.select(Event.payload).where(
             Event.hall_id == hall.id,
-            Event.name == "print.job",
+            Event.name == Ev.PRINT_JOB,
             Event.audience == f"device:{agent_id}",
             Event.ticket_id.in_({j.ticket_id for j in jobs}),
         )
@@ -474,7 +466,7 @@ def pending_jobs(
                 "seq": hall.event_seq,
                 "hall": hall.slug,
                 "job": job.id,
-                "ticket": ticket_dict(hall, ticket),
+                "ticket": ser.ticket(hall, ticket),
                 "reprint": job.reprint,
                 "view": view_to_dict(view),
             }

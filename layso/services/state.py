@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from layso import serializers as ser
+from layso.events import Ev
 from layso.models import (
     Counter,
     Device,
@@ -20,36 +22,22 @@ from layso.models import (
     Ticket,
     TicketStatus,
 )
-from layso.services.common import (
-    business_date,
-    counter_dict,
-    iso,
-    service_summary,
-    ticket_dict,
-)
+from layso.services.common import business_date, iso, service_summary
 
 REPLAY_LIMIT = 1000  # a client further behind than this gets a fresh snapshot instead
 RECENT_CALLS = 10
 
 
-def device_counter(body: dict[str, Any]) -> dict[str, Any]:
-    """A counter (or its counter.changed event) as a device sees it: the clerk by full name
-    (``clerk`` and ``clerk_name`` alike), never by login name; null when the name is unknown."""
-    if "clerk" not in body:
-        return body
-    return {**body, "clerk": body.get("clerk_name") or None}
-
-
 # What each kind of device renders of the hall's shared events: it is sent those and no others
 # (its own device and counter audiences bring the rest, e.g. print.job, rating.requested).
 # People (clerks, managers) hear every event of the hall.
-_CALLS = {"ticket.called", "ticket.recalled", "counter.changed", "config.changed"}
+_CALLS = {Ev.TICKET_CALLED, Ev.TICKET_RECALLED, Ev.COUNTER_CHANGED, Ev.CONFIG_CHANGED}
 DEVICE_RENDERS: dict[str, frozenset[str]] = {
-    "display": frozenset({*_CALLS, "queue.changed"}),
+    "display": frozenset({*_CALLS, Ev.QUEUE_CHANGED}),
     "counter-display": frozenset(_CALLS),
-    "kiosk": frozenset({"queue.changed", "config.changed"}),
-    "rating-pad": frozenset({"config.changed"}),
-    "print-agent": frozenset({"config.changed"}),
+    "kiosk": frozenset({Ev.QUEUE_CHANGED, Ev.CONFIG_CHANGED}),
+    "rating-pad": frozenset({Ev.CONFIG_CHANGED}),
+    "print-agent": frozenset({Ev.CONFIG_CHANGED}),
 }
 
 
@@ -60,33 +48,12 @@ def renders(kind: str | None, name: str) -> bool:
 
 def device_event(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     """An event as devices receive it (the same object when nothing in it is for staff only)."""
-    return device_counter(payload) if name == "counter.changed" else payload
+    return ser.counter_for_device(payload) if name == Ev.COUNTER_CHANGED else payload
 
 
 def device_state(state: dict[str, Any]) -> dict[str, Any]:
     """The hall's snapshot as devices receive it: no clerk's login name."""
-    return {**state, "counters": [device_counter(c) for c in state["counters"]]}
-
-
-def hall_info(hall: Hall) -> dict[str, Any]:
-    return {
-        "slug": hall.slug,
-        "name": hall.name,
-        "name_en": hall.name_en,
-        "timezone": hall.timezone,
-        "greeting": hall.greeting,
-        "priority_policy": hall.priority_policy.value,
-        "priority_interleave": hall.priority_interleave,
-        "priority_weight": hall.priority_weight,
-        "voice_template": hall.voice_template,
-        "voice_lang": hall.voice_lang,
-        "rating_scale": hall.rating_scale,
-        "rating_labels": hall.rating_labels,  # null: the pad's default labels for the scale
-        "rating_reasons": hall.rating_reasons,  # null: the pad's default reason chips
-        "rating_on": hall.rating_on,
-        "satisfaction_target": hall.satisfaction_target,
-        "hours": hall.hours,
-    }
+    return {**state, "counters": [ser.counter_for_device(c) for c in state["counters"]]}
 
 
 def list_services(session: Session, hall: Hall, now: datetime) -> list[dict[str, Any]]:
@@ -152,14 +119,14 @@ def hall_state(session: Session, hall: Hall, now: datetime) -> dict[str, Any]:
         "hall": hall.slug,
         "at": iso(hall, now),
         "business_date": today.isoformat(),
-        "info": hall_info(hall),
+        "info": ser.hall(hall),
         "services": list_services(session, hall, now),
         "counters": [
-            counter_dict(hall, c, tickets.get(c.current_ticket_id or -1)) for c in counters
+            ser.counter(hall, c, tickets.get(c.current_ticket_id or -1)) for c in counters
         ],
-        "waiting": [ticket_dict(hall, t) for t in open_],
-        "held": [ticket_dict(hall, t) for t in tickets.values() if t.status == TicketStatus.HELD],
-        "recent_calls": [ticket_dict(hall, t) for t in recent],
+        "waiting": [ser.ticket(hall, t) for t in open_],
+        "held": [ser.ticket(hall, t) for t in tickets.values() if t.status == TicketStatus.HELD],
+        "recent_calls": [ser.ticket(hall, t) for t in recent],
         "notices": [
             {"text": n.text, "text_en": n.text_en}
             for n in session.scalars(
@@ -169,7 +136,7 @@ def hall_state(session: Session, hall: Hall, now: datetime) -> dict[str, Any]:
             )
         ],
         "priority_reasons": [
-            {"code": r.code, "name": r.name, "name_en": r.name_en}
+            ser.priority_reason(r)
             for r in session.scalars(
                 sa.select(PriorityReason)
                 .where(PriorityReason.hall_id == hall.id, PriorityReason.active.is_(True))

@@ -6,13 +6,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from layso import errors
+from layso import serializers as ser
+from layso.events import Ev
 from layso.models import (
     Counter,
     DailyNumber,
@@ -34,7 +35,6 @@ from layso.services.common import (
     queue_changed,
     record,
     service_is_open,
-    ticket_dict,
     wait_model,
 )
 
@@ -146,8 +146,8 @@ def issue_ticket(
     record(
         session,
         hall,
-        "ticket.issued",
-        {"ticket": ticket_dict(hall, ticket)},
+        Ev.TICKET_ISSUED,
+        {"ticket": ser.ticket(hall, ticket)},
         now=now,
         ticket=ticket,
     )
@@ -208,17 +208,12 @@ def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, i
     return int(row[0]), int(row[1])
 
 
-def ticket_status(session: Session, hall: Hall, ticket: Ticket, now: datetime) -> dict[str, Any]:
-    """The ticket with its position: what the phone page and GET /tickets/{id} show."""
+def position(session: Session, hall: Hall, ticket: Ticket, now: datetime) -> tuple[int, int]:
+    """(tickets ahead, estimated wait in s) of a ticket; (0, 0) once it is no longer waiting."""
     ahead = tickets_ahead(session, hall, ticket)
-    body = ticket_dict(hall, ticket)
-    body["ahead"] = ahead
-    body["estimated_wait_s"] = (
-        estimate_wait_s(session, hall, ticket.service, ahead, now)
-        if ticket.status == TicketStatus.WAITING
-        else 0
-    )
-    return body
+    if ticket.status != TicketStatus.WAITING:
+        return ahead, 0
+    return ahead, estimate_wait_s(session, hall, ticket.service, ahead, now)
 
 
 def find_ticket_by_code(session: Session, code: str) -> Ticket | None:
@@ -240,8 +235,8 @@ def cancel_ticket(
     record(
         session,
         hall,
-        "ticket.cancelled",
-        {"ticket": ticket_dict(hall, ticket), "counter": None},
+        Ev.TICKET_CANCELLED,
+        {"ticket": ser.ticket(hall, ticket), "counter": None},
         now=now,
         ticket=ticket,
         user=user,
@@ -291,9 +286,9 @@ def rate_ticket(
     record(
         session,
         hall,
-        "ticket.rated",
+        Ev.TICKET_RATED,
         {
-            "ticket": ticket_dict(hall, ticket),
+            "ticket": ser.ticket(hall, ticket),
             "counter": counter.number,
             "score": score,
             "scale": hall.rating_scale,

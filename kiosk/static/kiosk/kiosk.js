@@ -287,7 +287,7 @@
                               {timeout: 10000, key: st.tapKey});
     if (r.ok && r.body) {
       st.prio = null;
-      showTicket(r.body.ticket || r.body);
+      showTicket(r.body.ticket);
       return;
     }
     st.busy = false;

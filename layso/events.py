@@ -1,0 +1,42 @@
+"""The names of the hub's events: one enum, used wherever the server emits or listens.
+
+A member is a ``str`` (``Ev.TICKET_ISSUED == "ticket.issued"``), so it goes as it is into the
+event log, a Socket.IO emit or a comparison with a name read back from the log. The pages'
+JavaScript and the print agent (a separate program) keep the string literals; the API
+reference lists the events and their bodies.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Ev(StrEnum):
+    """Every event name the server sends (in the hall's log or to one client) or receives."""
+
+    # the hall's log: everyone in the hall
+    TICKET_ISSUED = "ticket.issued"
+    TICKET_CALLED = "ticket.called"
+    TICKET_RECALLED = "ticket.recalled"
+    TICKET_STARTED = "ticket.started"
+    TICKET_FINISHED = "ticket.finished"
+    TICKET_NO_SHOW = "ticket.no_show"
+    TICKET_HELD = "ticket.held"
+    TICKET_TRANSFERRED = "ticket.transferred"
+    TICKET_CANCELLED = "ticket.cancelled"
+    QUEUE_CHANGED = "queue.changed"
+    COUNTER_CHANGED = "counter.changed"
+    CONFIG_CHANGED = "config.changed"
+    # the hall's log: one audience
+    TICKET_RATED = "ticket.rated"  # managers
+    RATING_REQUESTED = "rating.requested"  # that counter's rating pad
+    PRINT_JOB = "print.job"  # that kiosk's print agent
+    TICKET_PRINTED = "ticket.printed"  # the kiosk that issued the ticket
+    PRINT_FAILED = "print.failed"  # the kiosk that issued the ticket
+    PRINTER_STATUS = "printer.status"  # managers
+    # to one client as it joins, never logged
+    SNAPSHOT = "snapshot"
+    # from the print agents
+    PRINT_HELLO = "print.hello"
+    PRINT_STATUS = "print.status"
+    PRINT_RESULT = "print.result"

@@ -1,0 +1,162 @@
+"""The shapes the server sends out: one function per shape, JSON-ready dicts.
+
+A ticket, a counter, a hall, a priority reason and a ticket's public address look the same in
+every answer, event and snapshot because they are all built here. Where an audience sees a
+shape differently (a device never sees a clerk's login name; only the ticket's holder sees its
+secret code), the function is named for that audience. Nothing here knows about Flask: the
+caller passes what depends on the request (the public base URL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from layso.models import Counter, Hall, PriorityReason, Ticket, TicketStatus
+
+
+def iso(hall: Hall, at: datetime | None) -> str | None:
+    """An ISO 8601 time in the hall's zone, with its offset."""
+    return at.astimezone(ZoneInfo(hall.timezone)).isoformat(timespec="seconds") if at else None
+
+
+def status_url(base_url: str, code: str) -> str:
+    """The address of a ticket's phone page (its QR code): the public base URL + /t/<code>."""
+    return f"{base_url.rstrip('/')}/t/{code}"
+
+
+# --- tickets ----------------------------------------------------------------------------------
+
+
+def ticket(hall: Hall, t: Ticket) -> dict[str, Any]:
+    """The ticket as every client sees it (no secret code): in events, snapshots, answers."""
+    return {
+        "id": t.id,
+        "number": t.number,
+        "display_number": t.display_number,
+        "service": t.service.code,
+        "service_name": t.service.name,
+        "service_name_en": t.service.name_en,
+        "issued_service": t.issued_service.code,
+        "priority": t.priority,
+        "status": t.status.value,
+        "business_date": t.business_date.isoformat(),
+        "issued_at": iso(hall, t.issued_at),
+        "called_at": iso(hall, t.called_at),
+        "first_called_at": iso(hall, t.first_called_at),
+        "started_at": iso(hall, t.started_at),
+        "finished_at": iso(hall, t.finished_at),
+        "call_count": t.call_count,
+        "counter": t.counter.number if t.counter else None,
+        "target_counter": t.target_counter.number if t.target_counter else None,
+        "print_state": t.print_state,
+    }
+
+
+def ticket_with_position(hall: Hall, t: Ticket, ahead: int, wait_s: int) -> dict[str, Any]:
+    """The ticket and its place in the queue (GET /tickets/{id}, the phone page)."""
+    return {**ticket(hall, t), "ahead": ahead, "estimated_wait_s": wait_s}
+
+
+def ticket_for_holder(
+    hall: Hall, t: Ticket, ahead: int, wait_s: int, base_url: str
+) -> dict[str, Any]:
+    """The ticket for whoever holds it (the kiosk that issued it, staff): with its secret code
+    and the phone page's address, which are the key to that page."""
+    return {
+        **ticket_with_position(hall, t, ahead, wait_s),
+        "status_url": status_url(base_url, t.code),
+        "code": t.code,
+    }
+
+
+def ticket_for_phone(hall: Hall, t: Ticket, ahead: int, wait_s: int) -> dict[str, Any]:
+    """The ticket on its phone page (reached by its code): whether it is being called now."""
+    return {
+        **ticket_with_position(hall, t, ahead, wait_s),
+        "called": t.status in (TicketStatus.CALLED, TicketStatus.SERVING),
+    }
+
+
+# --- counters ---------------------------------------------------------------------------------
+
+
+def counter(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, Any]:
+    """A counter and the ticket at it, as staff see it (GET /counters/{n}, the snapshot)."""
+    return {
+        "number": c.number,
+        "name": c.name,
+        "state": c.state.value,
+        "pause_reason": c.pause_reason,
+        "clerk": c.clerk.username if c.clerk else None,
+        "clerk_name": c.clerk.full_name if c.clerk else None,
+        "services": [link.service.code for link in c.links],
+        "ticket": ticket(hall, current) if current else None,
+    }
+
+
+def counter_event(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, Any]:
+    """The fields of ``counter.changed``: a subset of :func:`counter`, keyed by ``counter``."""
+    body = counter(hall, c, current)
+    return {
+        "counter": body["number"],
+        "state": body["state"],
+        "clerk": body["clerk"],
+        "clerk_name": body["clerk_name"],
+        "ticket": body["ticket"],
+        "pause_reason": body["pause_reason"],
+    }
+
+
+def counter_for_device(body: dict[str, Any]) -> dict[str, Any]:
+    """A counter (or its counter.changed event) as a device sees it: the clerk by full name
+    (``clerk`` and ``clerk_name`` alike), never by login name; null when the name is unknown."""
+    if "clerk" not in body:
+        return body
+    return {**body, "clerk": body.get("clerk_name") or None}
+
+
+# --- the hall ---------------------------------------------------------------------------------
+
+
+def hall(h: Hall) -> dict[str, Any]:
+    """What every screen knows of its hall (the snapshot's ``info``, the phone page's ``hall``)."""
+    return {
+        "slug": h.slug,
+        "name": h.name,
+        "name_en": h.name_en,
+        "timezone": h.timezone,
+        "greeting": h.greeting,
+        "priority_policy": h.priority_policy.value,
+        "priority_interleave": h.priority_interleave,
+        "priority_weight": h.priority_weight,
+        "voice_template": h.voice_template,
+        "voice_lang": h.voice_lang,
+        "rating_scale": h.rating_scale,
+        "rating_labels": h.rating_labels,  # null: the pad's default labels for the scale
+        "rating_reasons": h.rating_reasons,  # null: the pad's default reason chips
+        "rating_on": h.rating_on,
+        "satisfaction_target": h.satisfaction_target,
+        "hours": h.hours,
+    }
+
+
+def priority_reason(r: PriorityReason) -> dict[str, Any]:
+    """A priority reason as the kiosk offers it."""
+    return {"code": r.code, "name": r.name, "name_en": r.name_en}
+
+
+def priority_name(session: Session, h: Hall, code: str | None) -> str | None:
+    """The name of a ticket's priority reason, for people (its code when it is gone)."""
+    if not code:
+        return None
+    name = session.scalar(
+        sa.select(PriorityReason.name).where(
+            PriorityReason.hall_id == h.id, PriorityReason.code == code
+        )
+    )
+    return name or code

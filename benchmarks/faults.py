@@ -269,7 +269,7 @@ class Traffic:
                 )  # fmt: skip
                 if o.status == 201:
                     with self.lock:
-                        self.issued[o.body["id"]] = o.body
+                        self.issued[o.body["ticket"]["id"]] = o.body["ticket"]
                 self.stop_ev.wait(self.pause)
 
     def _counter(self, j: int) -> None:
@@ -458,7 +458,7 @@ def check_display_caught_up(d: Drill, url: str, demo: dict, display: Display) ->
             f"{late} of {len(got)} events reached the display after an event with a higher seq "
             "(concurrent requests commit in one order and emit in another)"
         )
-    return last.body if last.status == 201 else None  # type: ignore[no-any-return]
+    return last.body["ticket"] if last.status == 201 else None  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------------------------
@@ -670,7 +670,8 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
 
         t = issue(ub)
         d.check(
-            t.status == 201 and da.wait_ticket("ticket.issued", t.body["id"], 10) is not None,
+            t.status == 201
+            and da.wait_ticket("ticket.issued", t.body["ticket"]["id"], 10) is not None,
             "before: a ticket issued on B reaches the display on A",
         )
 
@@ -689,8 +690,12 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
             f"({summarize(local_a + local_b)}; p50 {percentile(ms, 50):.0f} ms, "
             f"max {max(ms):.0f} ms)",
         )
-        seen_a = [da.wait_ticket("ticket.issued", o.body["id"], 5) for o in local_a if o.body]
-        seen_b = [db_.wait_ticket("ticket.issued", o.body["id"], 5) for o in local_b if o.body]
+        seen_a = [
+            da.wait_ticket("ticket.issued", o.body["ticket"]["id"], 5) for o in local_a if o.body
+        ]
+        seen_b = [
+            db_.wait_ticket("ticket.issued", o.body["ticket"]["id"], 5) for o in local_b if o.body
+        ]
         d.check(
             all(s is not None for s in seen_a + seen_b),
             f"while down: each worker's own display got its tickets "
@@ -718,7 +723,7 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
             if fresh is not None:
                 fresh.close()
         time.sleep(max(0.0, args.redis_down - (time.monotonic() - t_down)))
-        crossed = sum(da.saw("ticket.issued", o.body["id"]) for o in local_b if o.body)
+        crossed = sum(da.saw("ticket.issued", o.body["ticket"]["id"]) for o in local_b if o.body)
         d.say(f"while down: B's tickets seen on A's display: {crossed}/5 (expected 0: no queue)")
 
         # Redis back
@@ -730,7 +735,7 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
         for direction, src, dst in (("B→A", ub, da), ("A→B", ua, db_)):
             while time.monotonic() - t_up < args.redis_recovery:
                 o = issue(src)
-                if o.status == 201 and dst.wait_ticket("ticket.issued", o.body["id"], 2):
+                if o.status == 201 and dst.wait_ticket("ticket.issued", o.body["ticket"]["id"], 2):
                     recovered[direction] = time.monotonic() - t_up
                     break
         d.figures["cross_worker_back_after_s"] = {k: round(v, 1) for k, v in recovered.items()}
@@ -752,7 +757,9 @@ def drill_redis(d: Drill, args: argparse.Namespace) -> None:
             + (f" {latency * 1000:.0f} ms after the POST" if latency is not None else ""),
         )
         missed = [
-            o.body["id"] for o in local_b if o.body and not da.saw("ticket.issued", o.body["id"])
+            o.body["ticket"]["id"]
+            for o in local_b
+            if o.body and not da.saw("ticket.issued", o.body["ticket"]["id"])
         ]
         if missed:
             d.note(
@@ -955,7 +962,7 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
 
         # 1. the printer works
         ok = issue_some(5)
-        ids = [o.body["id"] for o in ok if o.status == 201]
+        ids = [o.body["ticket"]["id"] for o in ok if o.status == 201]
         poll(lambda: printed() >= 5 and settled(ids), 30)
         states = print_states(ids)
         d.check(
@@ -976,7 +983,7 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
             f"printer dead: 10 tickets all 201 ({summarize(down)}), issue p50 "
             f"{percentile(ms, 50):.0f} ms, max {max(ms):.0f} ms (printer timeout {timeout} s)",
         )
-        ids = [o.body["id"] for o in down if o.status == 201]
+        ids = [o.body["ticket"]["id"] for o in down if o.status == 201]
         t0 = time.monotonic()
         poll(lambda: settled(ids), 60)
         states = print_states(ids)
@@ -999,7 +1006,7 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
             f"printer silent: 5 tickets all 201 ({summarize(hung)}), issue p50 "
             f"{percentile(ms, 50):.0f} ms, max {max(ms):.0f} ms",
         )
-        ids = [o.body["id"] for o in hung if o.status == 201]
+        ids = [o.body["ticket"]["id"] for o in hung if o.status == 201]
         t0 = time.monotonic()
         poll(lambda: settled(ids), 90)
         states = print_states(ids)
@@ -1022,7 +1029,7 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
         d.say("a working printer is back on that port")
         before = printed()
         again = issue_some(2)
-        ids = [o.body["id"] for o in again if o.status == 201]
+        ids = [o.body["ticket"]["id"] for o in again if o.status == 201]
         poll(lambda: settled(ids), 30)
         healed = poll(lambda: all(p.get("state") == "ok" for p in printers()), 30)
         states = print_states(ids)

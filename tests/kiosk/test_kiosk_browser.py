@@ -111,7 +111,7 @@ def test_a_double_tap_gives_one_ticket(kiosk_hall, page_factory) -> None:
     assert len(area_page_tp) == 1
     # and the hall agrees: the next number is 1002, so no second ticket was issued
     status, body = hall.api("POST", "tickets", "kiosk", {"service": "TP"})
-    assert (status, body["display_number"]) == (201, "1002")
+    assert (status, body["ticket"]["display_number"]) == (201, "1002")
 
 
 def test_the_priority_flow(kiosk_hall, page_factory) -> None:
@@ -340,7 +340,7 @@ def test_the_phone_page_follows_the_ticket_until_it_is_called(kiosk_hall, page_f
     _, mine = hall.api("POST", "tickets", "kiosk", {"service": "TP"})
     phone = page_factory(390, 844)
 
-    phone.goto(mine["status_url"])
+    phone.goto(mine["ticket"]["status_url"])
 
     expect(phone.locator("#ph-number")).to_have_text("1002")
     expect(phone.locator("#ph-area")).to_contain_text("Tư pháp - Hộ tịch")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from layso.models import Event, Suggestion, Ticket
+from layso.models import Event, IdempotencyKey, Suggestion, Ticket
 from layso.services.state import DEVICE_RENDERS
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -329,3 +329,20 @@ def test_me_tells_a_device_its_hall_and_counter(api: Any, tokens: Callable) -> N
         3,
     )
     assert (clerk["kind"], clerk["role"], clerk["counter"]) == ("user", "clerk", 4)
+
+
+def test_a_replayed_issue_answers_the_ticket_once_even_if_stored_twice(
+    client: Any, db: Any, tokens: Callable
+) -> None:
+    headers = {"Authorization": f"Bearer {tokens('kiosk')}", "Idempotency-Key": "k" * 16}
+    first = client.post("/api/v1/halls/demo/tickets", json={"service": "TP"}, headers=headers)
+    with db.write() as s:  # as older versions stored it: the ticket, then its fields again
+        row = s.scalars(sa.select(IdempotencyKey)).one()
+        ticket = row.response["body"]["ticket"]
+        row.response = {**row.response, "body": {"ticket": ticket, **ticket}}
+
+    again = client.post("/api/v1/halls/demo/tickets", json={"service": "TP"}, headers=headers)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json() == {"ticket": ticket}

@@ -62,7 +62,8 @@ def test_sigkill_mid_day_loses_nothing_and_the_display_catches_up(
     pad = {"Authorization": f"Bearer {demo['counters'][1]['rating_pad']}"}
     display = Display(server.url, demo["devices"]["display"])
     display.wait_for(lambda ev: any(n == "snapshot" for n, _ in ev))
-    t1 = requests.post(f"{base}/tickets", json={"service": "TP"}, headers=kiosk, timeout=10).json()
+    t1 = requests.post(f"{base}/tickets", json={"service": "TP"}, headers=kiosk, timeout=10)
+    t1 = t1.json()["ticket"]
     requests.post(f"{base}/counters/2/next", headers=clerk, timeout=10)
     requests.post(f"{base}/counters/2/start", headers=clerk, timeout=10)
     requests.post(f"{base}/counters/2/finish", headers=clerk, timeout=10)
@@ -77,7 +78,8 @@ def test_sigkill_mid_day_loses_nothing_and_the_display_catches_up(
     server.stop(signal.SIGKILL)
     restarted = servers(env, tmp_path / "b.log", port=server.port)
     after = requests.get(f"{base}/state", headers=kiosk, timeout=10).json()
-    t2 = requests.post(f"{base}/tickets", json={"service": "TP"}, headers=kiosk, timeout=10).json()
+    t2 = requests.post(f"{base}/tickets", json={"service": "TP"}, headers=kiosk, timeout=10)
+    t2 = t2.json()["ticket"]
     requests.post(f"{base}/counters/2/next", headers=clerk, timeout=10)
 
     assert restarted.port == server.port

@@ -25,7 +25,7 @@ def issue_many(url: str, token: str, service: str, count: int, barrier: threadin
         for _ in range(count):
             r = http.post(f"{url}/api/v1/halls/demo/tickets", json={"service": service}, timeout=30)
             assert r.status_code == 201, r.text
-            numbers.append(r.json()["number"])
+            numbers.append(r.json()["ticket"]["number"])
     return numbers
 
 
@@ -64,7 +64,7 @@ def test_all_counters_pressing_next_at_once_never_share_a_ticket(live: Any) -> N
             headers=kiosk,
             timeout=30,
         )
-        issued.append(r.json()["id"])
+        issued.append(r.json()["ticket"]["id"])
     barrier = threading.Barrier(len(demo["counters"]))
 
     def work(counter: dict[str, Any]) -> list[int]:

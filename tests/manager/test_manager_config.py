@@ -95,7 +95,7 @@ def test_adding_an_area_reaches_the_kiosk_list_audit_and_hub(
     assert body["service"]["procedures"] == ["Cấp lại thẻ bảo hiểm y tế", "Gia hạn thẻ BHYT"]
     added = next(s for s in services["services"] if s["code"] == "BHXH")
     assert (added["name"], added["target_wait_min"]) == ("Bảo hiểm xã hội", 12)
-    assert ticket["display_number"] == "B001"
+    assert ticket["ticket"]["display_number"] == "B001"
     changed = [m["args"][0] for m in received if m["name"] == "config.changed"]
     assert [c["what"] for c in changed] == ["services"]
     assert changed[0]["hall"] == "demo" and isinstance(changed[0]["seq"], int)

@@ -99,6 +99,17 @@ def counter(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, Any]:
     }
 
 
+def counter_settings(c: Counter) -> dict[str, Any]:
+    """A counter as the manager configures it (no ticket)."""
+    return {
+        "number": c.number,
+        "name": c.name,
+        "state": c.state.value,
+        "clerk": c.clerk.username if c.clerk else None,
+        "services": [link.service.code for link in c.links],
+    }
+
+
 def counter_event(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, Any]:
     """The fields of ``counter.changed``: a subset of :func:`counter`, keyed by ``counter``."""
     body = counter(hall, c, current)
@@ -142,6 +153,50 @@ def hall(h: Hall) -> dict[str, Any]:
         "rating_on": h.rating_on,
         "satisfaction_target": h.satisfaction_target,
         "hours": h.hours,
+    }
+
+
+DEFAULT_LABELS = {
+    # the state's official evaluation of public services uses these three levels
+    3: [
+        {"vi": "Rất hài lòng", "en": "Very satisfied"},
+        {"vi": "Hài lòng", "en": "Satisfied"},
+        {"vi": "Không hài lòng", "en": "Dissatisfied"},
+    ],
+    4: [
+        {"vi": "Rất hài lòng", "en": "Very satisfied"},
+        {"vi": "Hài lòng", "en": "Satisfied"},
+        {"vi": "Bình thường", "en": "Neutral"},
+        {"vi": "Không hài lòng", "en": "Dissatisfied"},
+    ],
+    5: [
+        {"vi": "Rất hài lòng", "en": "Very satisfied"},
+        {"vi": "Hài lòng", "en": "Satisfied"},
+        {"vi": "Bình thường", "en": "Neutral"},
+        {"vi": "Không hài lòng", "en": "Dissatisfied"},
+        {"vi": "Rất không hài lòng", "en": "Very dissatisfied"},
+    ],
+}
+
+
+def hall_settings(h: Hall) -> dict[str, Any]:
+    """The hall as its manager configures it (the rating labels filled in with the defaults)."""
+    return {
+        "slug": h.slug,
+        "name": h.name,
+        "name_en": h.name_en,
+        "timezone": h.timezone,
+        "hours": h.hours,
+        "priority_policy": h.priority_policy.value,
+        "priority_interleave": h.priority_interleave,
+        "priority_weight": h.priority_weight,
+        "voice_template": h.voice_template,
+        "rating_scale": h.rating_scale,
+        "rating_labels": h.rating_labels or DEFAULT_LABELS.get(h.rating_scale),
+        "rating_labels_default": h.rating_labels is None,
+        "satisfaction_target": h.satisfaction_target,
+        "greeting": h.greeting,
+        "ticket_footer": h.ticket_footer,
     }
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from layso import errors
+from layso import serializers as ser
 from layso.models import Role, User
 from layso.openapi import H, _obj, _op
 from layso.services import config as configure
@@ -194,7 +195,7 @@ def config_counter_add(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
         x = configure.add_counter(c.session, c.hall, data, user=_actor(c), now=now())
-        return jsonify({"counter": configure.counter_dict(x)}), 201
+        return jsonify({"counter": ser.counter_settings(x)}), 201
 
 
 @api.patch("/halls/<slug>/config/counters/<int:number>")
@@ -202,7 +203,7 @@ def config_counter_edit(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
         x = configure.update_counter(c.session, c.hall, number, data, user=_actor(c), now=now())
-        return jsonify({"counter": configure.counter_dict(x)})
+        return jsonify({"counter": ser.counter_settings(x)})
 
 
 @api.post("/halls/<slug>/config/users")

@@ -49,37 +49,38 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from layso.events import Ev
 from layso.models import Counter, Event, Hall, Service, User
 from layso.services.common import iso, tz
 from layso.services.ratings import OFFICIAL_LEVELS, is_satisfied, official_level
 
 TICKET_EVENTS = (
-    "ticket.issued",
-    "ticket.called",
-    "ticket.recalled",
-    "ticket.started",
-    "ticket.finished",
-    "ticket.no_show",
-    "ticket.transferred",
-    "ticket.cancelled",
-    "ticket.held",
-    "ticket.rated",
+    Ev.TICKET_ISSUED,
+    Ev.TICKET_CALLED,
+    Ev.TICKET_RECALLED,
+    Ev.TICKET_STARTED,
+    Ev.TICKET_FINISHED,
+    Ev.TICKET_NO_SHOW,
+    Ev.TICKET_TRANSFERRED,
+    Ev.TICKET_CANCELLED,
+    Ev.TICKET_HELD,
+    Ev.TICKET_RATED,
 )
 # the state a ticket is in right after each event
 STATE_AFTER = {
-    "ticket.issued": "waiting",
-    "ticket.called": "called",
-    "ticket.recalled": "called",
-    "ticket.started": "serving",
-    "ticket.finished": "done",
-    "ticket.no_show": "no_show",
-    "ticket.transferred": "waiting",
-    "ticket.cancelled": "cancelled",
-    "ticket.held": "held",
+    Ev.TICKET_ISSUED: "waiting",
+    Ev.TICKET_CALLED: "called",
+    Ev.TICKET_RECALLED: "called",
+    Ev.TICKET_STARTED: "serving",
+    Ev.TICKET_FINISHED: "done",
+    Ev.TICKET_NO_SHOW: "no_show",
+    Ev.TICKET_TRANSFERRED: "waiting",
+    Ev.TICKET_CANCELLED: "cancelled",
+    Ev.TICKET_HELD: "held",
 }
 STATES = ("waiting", "called", "serving", "held", "done", "no_show", "cancelled")
 GROUPINGS = ("service", "counter", "clerk", "hour", "day")
-VISIT_ENDS = ("ticket.finished", "ticket.transferred", "ticket.held")
+VISIT_ENDS = (Ev.TICKET_FINISHED, Ev.TICKET_TRANSFERRED, Ev.TICKET_HELD)
 
 
 # --- one row per ticket ----------------------------------------------------------------------
@@ -200,7 +201,7 @@ def load_rows(
     start, end = day_bounds(hall, first, last)
     issued_q = sa.select(Event.ticket_id).where(
         Event.hall_id == hall.id,
-        Event.name == "ticket.issued",
+        Event.name == Ev.TICKET_ISSUED,
         Event.at >= start,
         Event.at < end,
     )
@@ -248,23 +249,23 @@ def _apply(
 ) -> None:
     ticket = payload.get("ticket") or {}
     counter = payload.get("counter")
-    if name == "ticket.issued":
+    if name == Ev.TICKET_ISSUED:
         row.issued_at = at
         row.display_number = str(ticket.get("display_number", ""))
         row.number = int(ticket.get("number") or 0)
         row.area = row.served_area = str(ticket.get("issued_service") or ticket.get("service"))
         row.priority = ticket.get("priority")
-    elif name in ("ticket.called", "ticket.recalled"):
+    elif name in (Ev.TICKET_CALLED, Ev.TICKET_RECALLED):
         row.calls.append(Call(at, seq, name.split(".")[1], counter))
-    elif name == "ticket.started":
+    elif name == Ev.TICKET_STARTED:
         row.starts.append((at, seq))
-    elif name == "ticket.finished":
+    elif name == Ev.TICKET_FINISHED:
         row.finished_at = at
-    elif name == "ticket.no_show":
+    elif name == Ev.TICKET_NO_SHOW:
         row.no_show_at = at
-    elif name == "ticket.cancelled":
+    elif name == Ev.TICKET_CANCELLED:
         row.cancelled_at = at
-    elif name == "ticket.transferred":
+    elif name == Ev.TICKET_TRANSFERRED:
         row.served_area = str(payload.get("to_service") or row.served_area)
         row.transfers.append(
             {
@@ -274,14 +275,14 @@ def _apply(
                 "to_counter": payload.get("to_counter"),
             }
         )
-    elif name == "ticket.rated":
+    elif name == Ev.TICKET_RATED:
         row.rating = int(payload["score"])
         row.rating_scale = int(payload.get("scale") or 4)
         row.rating_reasons = list(payload.get("reasons") or [])
         return  # a rating does not change who handled the ticket
     if name in STATE_AFTER:
         row.state = STATE_AFTER[name]
-    if name not in ("ticket.issued", "ticket.cancelled"):
+    if name not in (Ev.TICKET_ISSUED, Ev.TICKET_CANCELLED):
         row.counter = counter if counter is not None else row.counter
         row.clerk_id = user_id if user_id is not None else row.clerk_id
 
@@ -527,7 +528,7 @@ def activity(
             sa.select(Event.at, Event.seq, Event.payload)
             .where(
                 Event.hall_id == hall.id,
-                Event.name == "counter.changed",
+                Event.name == Ev.COUNTER_CHANGED,
                 Event.counter_id == counter_id,
                 Event.at < start,
             )
@@ -540,7 +541,7 @@ def activity(
         sa.select(Event.counter_id, Event.at, Event.seq, Event.payload)
         .where(
             Event.hall_id == hall.id,
-            Event.name == "counter.changed",
+            Event.name == Ev.COUNTER_CHANGED,
             Event.at >= start,
             Event.at < end,
         )
@@ -565,13 +566,13 @@ def activity(
         sa.select(Event.name, Event.at, Event.ticket_id, Event.counter_id, Event.user_id)
         .where(
             Event.hall_id == hall.id,
-            Event.name.in_(("ticket.started", *VISIT_ENDS)),
+            Event.name.in_((Ev.TICKET_STARTED, *VISIT_ENDS)),
             Event.at >= start - timedelta(days=1),
             Event.at < end,
         )
         .order_by(Event.at, Event.seq)
     ):
-        if name == "ticket.started":
+        if name == Ev.TICKET_STARTED:
             if counter_id in numbers:
                 serving[ticket_id] = (at, numbers[counter_id], user_id)
             continue

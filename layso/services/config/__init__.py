@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from layso import serializers as ser
 from layso.models import (
     Counter,
     DeviceKind,
@@ -25,7 +26,7 @@ from layso.models import (
     Service,
 )
 from layso.services.config.areas import add_service, service_dict, update_service
-from layso.services.config.counters import add_counter, counter_dict, update_counter
+from layso.services.config.counters import add_counter, update_counter
 from layso.services.config.devices import (
     DEVICE_PAGES,
     device_dict,
@@ -33,7 +34,7 @@ from layso.services.config.devices import (
     list_devices,
     revoke_device,
 )
-from layso.services.config.hall import DEFAULT_LABELS, hall_dict, update_hall
+from layso.services.config.hall import update_hall
 from layso.services.config.notices import add_notice, delete_notice, notice_dict, update_notice
 from layso.services.config.users import (
     add_user,
@@ -45,7 +46,6 @@ from layso.services.config.users import (
 from layso.services.config.validation import bad, check_hours
 
 __all__ = [
-    "DEFAULT_LABELS",
     "DEVICE_PAGES",
     "add_counter",
     "add_notice",
@@ -54,10 +54,8 @@ __all__ = [
     "bad",
     "check_hours",
     "configuration",
-    "counter_dict",
     "delete_notice",
     "device_dict",
-    "hall_dict",
     "issue_device",
     "list_devices",
     "list_users",
@@ -91,9 +89,9 @@ def configuration(session: Session, hall: Hall, now: datetime) -> dict[str, Any]
         .order_by(PriorityReason.position, PriorityReason.id)
     )
     return {
-        "hall": hall_dict(hall),
+        "hall": ser.hall_settings(hall),
         "services": [service_dict(session, hall, s, now) for s in services],
-        "counters": [counter_dict(c) for c in counters],
+        "counters": [ser.counter_settings(c) for c in counters],
         "users": list_users(session, hall),
         "devices": list_devices(session, hall),
         "notices": [notice_dict(n) for n in notices],

@@ -20,16 +20,6 @@ from layso.services.config.validation import (
 )
 
 
-def counter_dict(c: Counter) -> dict[str, Any]:
-    return {
-        "number": c.number,
-        "name": c.name,
-        "state": c.state.value,
-        "clerk": c.clerk.username if c.clerk else None,
-        "services": [link.service.code for link in c.links],
-    }
-
-
 def _counter_services(session: Session, hall: Hall, value: Any) -> list[Service]:
     if (
         not isinstance(value, list)

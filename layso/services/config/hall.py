@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from layso import serializers as ser
 from layso.models import Hall, PriorityPolicy, User
 from layso.services.config.validation import (
     apply_changes,
@@ -20,48 +21,6 @@ from layso.services.config.validation import (
     text_field,
 )
 from layso.voice import validate_template
-
-DEFAULT_LABELS = {
-    # the state's official evaluation of public services uses these three levels
-    3: [
-        {"vi": "Rất hài lòng", "en": "Very satisfied"},
-        {"vi": "Hài lòng", "en": "Satisfied"},
-        {"vi": "Không hài lòng", "en": "Dissatisfied"},
-    ],
-    4: [
-        {"vi": "Rất hài lòng", "en": "Very satisfied"},
-        {"vi": "Hài lòng", "en": "Satisfied"},
-        {"vi": "Bình thường", "en": "Neutral"},
-        {"vi": "Không hài lòng", "en": "Dissatisfied"},
-    ],
-    5: [
-        {"vi": "Rất hài lòng", "en": "Very satisfied"},
-        {"vi": "Hài lòng", "en": "Satisfied"},
-        {"vi": "Bình thường", "en": "Neutral"},
-        {"vi": "Không hài lòng", "en": "Dissatisfied"},
-        {"vi": "Rất không hài lòng", "en": "Very dissatisfied"},
-    ],
-}
-
-
-def hall_dict(hall: Hall) -> dict[str, Any]:
-    return {
-        "slug": hall.slug,
-        "name": hall.name,
-        "name_en": hall.name_en,
-        "timezone": hall.timezone,
-        "hours": hall.hours,
-        "priority_policy": hall.priority_policy.value,
-        "priority_interleave": hall.priority_interleave,
-        "priority_weight": hall.priority_weight,
-        "voice_template": hall.voice_template,
-        "rating_scale": hall.rating_scale,
-        "rating_labels": hall.rating_labels or DEFAULT_LABELS.get(hall.rating_scale),
-        "rating_labels_default": hall.rating_labels is None,
-        "satisfaction_target": hall.satisfaction_target,
-        "greeting": hall.greeting,
-        "ticket_footer": hall.ticket_footer,
-    }
 
 
 def _labels(value: Any, scale: int) -> list[dict[str, str]] | None:
@@ -171,4 +130,4 @@ def update_hall(
     changed = apply_changes(hall, new)
     if changed:
         audit_and_announce(session, hall, user, "config.hall", changed, "hall", now)
-    return hall_dict(hall)
+    return ser.hall_settings(hall)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from layso import errors
+from layso.events import Ev
 from layso.models import Hall, User
 from layso.services import accounts
 from layso.services.common import record
@@ -134,7 +135,7 @@ def audit_and_announce(
         detail=detail,
         now=now,
     )
-    record(session, hall, "config.changed", {"what": what}, now=now, user=user, audience=audience)
+    record(session, hall, Ev.CONFIG_CHANGED, {"what": what}, now=now, user=user, audience=audience)
 
 
 def apply_changes(obj: Any, new: dict[str, Any]) -> dict[str, Any]:

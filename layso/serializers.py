@@ -156,6 +156,7 @@ def hall(h: Hall) -> dict[str, Any]:
     }
 
 
+#: The rating pad's labels for each scale (best first) when the hall has set none of its own.
 DEFAULT_LABELS = {
     # the state's official evaluation of public services uses these three levels
     3: [

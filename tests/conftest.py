@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -316,6 +317,52 @@ def layso_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return out.stdout
 
 
+# the files `layso seed-demo` leaves in a fresh instance folder, run once per process and day
+_DEMO_TEMPLATES: dict[tuple[str, str], tuple[Path, dict[str, Any]]] = {}
+_DEMO_TEMPLATE_ROOT: list[Path] = []
+# what the real command writes, apart from the secret_key that each instance makes for itself
+_DEMO_FILES = ("layso.sqlite3", "demo.json")
+
+
+def seed_demo_instance(env: dict[str, str]) -> dict[str, Any]:
+    """What `layso seed-demo --json` prints, and leaves in the fresh instance folder of `env`.
+
+    The command itself runs once per test process (and local day): its database and demo.json
+    are copied into each new instance folder, so every test still has its own database, and
+    all of them share the demo hall's tokens and sign-ins. Anything but a fresh SQLite instance
+    with no Redis (another database, an instance already seeded) runs the real command.
+    """
+    from zoneinfo import ZoneInfo
+
+    instance = Path(env["LAYSO_INSTANCE"])
+    timezone = env.get("LAYSO_TIMEZONE") or "Asia/Ho_Chi_Minh"
+    if (
+        env.get("LAYSO_DATABASE_URL")
+        or env.get("LAYSO_REDIS_URL")
+        or (instance.exists() and any(instance.iterdir()))
+    ):
+        return json.loads(layso_cli(env, "seed-demo", "--json"))  # type: ignore[no-any-return]
+    key = (timezone, datetime.now(ZoneInfo(timezone)).date().isoformat())
+    if key not in _DEMO_TEMPLATES:
+        if not _DEMO_TEMPLATE_ROOT:
+            _DEMO_TEMPLATE_ROOT.append(Path(tempfile.mkdtemp(prefix="layso-demo-")))
+        folder = _DEMO_TEMPLATE_ROOT[0] / f"{len(_DEMO_TEMPLATES)}"
+        template_env = server_env(folder, LAYSO_TIMEZONE=timezone)
+        data = json.loads(layso_cli(template_env, "seed-demo", "--json"))
+        assert sorted(p.name for p in folder.iterdir()) == sorted([*_DEMO_FILES, "secret_key"])
+        _DEMO_TEMPLATES[key] = (folder, data)
+    folder, data = _DEMO_TEMPLATES[key]
+    instance.mkdir(parents=True, exist_ok=True)
+    for name in _DEMO_FILES:
+        shutil.copy2(folder / name, instance / name)  # keeps the command's 0600
+    return json.loads(json.dumps(data))  # type: ignore[no-any-return]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for root in _DEMO_TEMPLATE_ROOT:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def server_env(instance: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAYSO_")}
     env.update(
@@ -369,7 +416,7 @@ def async_mode(request: pytest.FixtureRequest) -> str:
 def live(tmp_path: Path, async_mode: str) -> Iterator[tuple[Server, dict[str, Any]]]:
     """The real server (eventlet, then gevent) on a free loopback port, with the demo hall."""
     env = server_env(tmp_path / "instance", LAYSO_ASYNC_MODE=async_mode)
-    demo_data = json.loads(layso_cli(env, "seed-demo", "--json"))
+    demo_data = seed_demo_instance(env)
     server = start_server(env, tmp_path / "server.log")
     yield server, demo_data
     server.stop()
@@ -423,6 +470,13 @@ def page_factory(browser: Any) -> Iterator[Callable[..., Any]]:
 def server_env_factory() -> Callable[..., dict[str, str]]:
     """server_env_factory(instance_dir, **LAYSO_vars) → the environment of a real server."""
     return server_env
+
+
+@pytest.fixture
+def demo_seed() -> Callable[[dict[str, str]], dict[str, Any]]:
+    """demo_seed(env) → the demo hall in the fresh instance of `env`, as `layso seed-demo --json`
+    leaves it (copied from one run of the command per test process; see seed_demo_instance)."""
+    return seed_demo_instance
 
 
 @pytest.fixture

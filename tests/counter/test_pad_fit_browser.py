@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ def hall(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Any]
     conf = rootconf(request.config)
     tmp = tmp_path_factory.mktemp("padfit")
     env = conf.server_env(tmp / "instance", LAYSO_ASYNC_MODE="eventlet")
-    demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
+    demo = conf.seed_demo_instance(env)
     server = conf.start_server(env, tmp / "server.log")
     yield server, demo, tmp / "instance"
     server.stop()

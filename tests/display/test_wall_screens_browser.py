@@ -3,7 +3,6 @@ cut or small, the big call ends with its visit, a fresh call is spoken again aft
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,7 @@ WAIT = 15_000
 def hall(rootconf: Any, tmp_path_factory: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
     tmp = tmp_path_factory.mktemp("wall")
     env = rootconf.server_env(tmp / "instance", LAYSO_ASYNC_MODE="eventlet")
-    demo = json.loads(rootconf.layso_cli(env, "seed-demo", "--json"))
+    demo = rootconf.seed_demo_instance(env)
     server = rootconf.start_server(env, tmp / "server.log")
     yield server, demo
     server.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,13 +53,13 @@ class Hall:
 
 
 @pytest.fixture
-def kiosk_hall(tmp_path: Path, server_env_factory, cli, servers) -> Callable[..., Hall]:
+def kiosk_hall(tmp_path: Path, server_env_factory, demo_seed, servers) -> Callable[..., Hall]:
     """kiosk_hall(printer="none", mode="eventlet") → the real server with the demo hall."""
 
     def start(printer: str = "none", mode: str = "eventlet") -> Hall:
         instance = tmp_path / "instance"
         env = server_env_factory(instance, LAYSO_ASYNC_MODE=mode, LAYSO_PRINTER=printer)
-        demo = json.loads(cli(env, "seed-demo", "--json"))
+        demo = demo_seed(env)
         log = tmp_path / "server.log"
         hall = Hall(servers(env, log), demo, instance, lambda: None)
 

@@ -3,7 +3,6 @@ the language after a ticket and on idle, target sizes."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ def url_token(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator
     )
     tmp = tmp_path_factory.mktemp("kiosk-screens")
     env = conf.server_env(tmp / "instance", LAYSO_ASYNC_MODE="eventlet")
-    demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
+    demo = conf.seed_demo_instance(env)
     server = conf.start_server(env, tmp / "server.log")
     DEMO.update(demo)
     yield server.url, demo["devices"]["kiosk"]

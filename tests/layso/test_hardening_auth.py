@@ -66,7 +66,7 @@ def site(rootconf: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     env = rootconf.server_env(
         tmp / "instance", LAYSO_LOGIN_RATE=str(LOGIN_RATE), LAYSO_TRUSTED_PROXIES="1"
     )
-    demo = json.loads(rootconf.layso_cli(env, "seed-demo", "--json"))
+    demo = rootconf.seed_demo_instance(env)
     server = rootconf.start_server(env, tmp / "server.log")
     yield Site(server, demo, tmp / "instance")
     server.stop()

@@ -46,7 +46,7 @@ def server(
     conf = _rootconf(request)
     tmp = tmp_path_factory.mktemp("devices")
     env = conf.server_env(tmp / "instance", LAYSO_ASYNC_MODE="eventlet")
-    demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
+    demo = conf.seed_demo_instance(env)
     srv = conf.start_server(env, tmp / "server.log")
     try:
         yield srv, demo

@@ -8,7 +8,6 @@ drops can be observed quickly: 2 s to send request headers, 5 s to join /hall.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import resource
 import selectors
@@ -73,7 +72,7 @@ def flood_server(
         LAYSO_HEADER_TIMEOUT=str(HEADER_TIMEOUT_S),
         LAYSO_JOIN_TIMEOUT=str(JOIN_GRACE_S),
     )
-    demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
+    demo = conf.seed_demo_instance(env)
     port = conf.free_port()
     log = tmp / "server.log"
     proc = subprocess.Popen(

@@ -8,7 +8,6 @@ handful of each goes through the real HTTP stack and the real hub.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ def server(
     tmp = tmp_path_factory.mktemp("hostile")
     instance = tmp / "instance"
     env = conf.server_env(instance, LAYSO_ASYNC_MODE="eventlet", LAYSO_LOG_LEVEL="INFO")
-    demo = json.loads(conf.layso_cli(env, "seed-demo", "--json"))
+    demo = conf.seed_demo_instance(env)
     srv = conf.start_server(env, tmp / "server.log")
     try:
         yield srv, demo, instance

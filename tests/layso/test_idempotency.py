@@ -59,14 +59,14 @@ def counts(env: dict[str, str]) -> tuple[int, int]:
         db.dispose()
 
 
-def start(tmp_path: Path, server_env_factory, cli, servers, *, n: int = 1, **extra: str):
+def start(tmp_path: Path, server_env_factory, demo_seed, servers, *, n: int = 1, **extra: str):
     env = server_env_factory(
         tmp_path / "instance",
         LAYSO_ASYNC_MODE="eventlet",
         LAYSO_PRINTER=f"preview:{tmp_path / 'tickets'}",
         **extra,
     )
-    demo = json.loads(cli(env, "seed-demo", "--json"))
+    demo = demo_seed(env)
     started = [servers(env, tmp_path / f"server{i}.log") for i in range(n)]
     return env, demo, started
 
@@ -83,8 +83,8 @@ def race(urls: list[str], demo: dict[str, Any], key: str, n: int = 12) -> list[A
         )
 
 
-def test_one_key_one_ticket(tmp_path, server_env_factory, cli, servers) -> None:
-    env, demo, [server] = start(tmp_path, server_env_factory, cli, servers)
+def test_one_key_one_ticket(tmp_path, server_env_factory, demo_seed, servers) -> None:
+    env, demo, [server] = start(tmp_path, server_env_factory, demo_seed, servers)
     url = server.url
     key = str(uuid.uuid4())
 
@@ -118,8 +118,8 @@ def test_one_key_one_ticket(tmp_path, server_env_factory, cli, servers) -> None:
     assert len(list((tmp_path / "tickets").glob("*.png"))) == 3
 
 
-def test_a_key_is_bound_to_its_request(tmp_path, server_env_factory, cli, servers) -> None:
-    env, demo, [server] = start(tmp_path, server_env_factory, cli, servers)
+def test_a_key_is_bound_to_its_request(tmp_path, server_env_factory, demo_seed, servers) -> None:
+    env, demo, [server] = start(tmp_path, server_env_factory, demo_seed, servers)
     url = server.url
     key = str(uuid.uuid4())
     assert post(url, demo, "kiosk", "tickets", {"service": "TP"}, key).status_code == 201
@@ -143,8 +143,8 @@ def test_a_key_is_bound_to_its_request(tmp_path, server_env_factory, cli, server
     assert counts(env)[0] == 1
 
 
-def test_a_retried_counter_next_calls_one_ticket(tmp_path, server_env_factory, cli, servers):
-    env, demo, [server] = start(tmp_path, server_env_factory, cli, servers)
+def test_a_retried_counter_next_calls_one_ticket(tmp_path, server_env_factory, demo_seed, servers):
+    env, demo, [server] = start(tmp_path, server_env_factory, demo_seed, servers)
     url = server.url
     for _ in range(3):
         assert post(url, demo, "clerk1", "tickets", {"service": "TP"}, None).status_code == 201
@@ -174,10 +174,10 @@ def test_a_retried_counter_next_calls_one_ticket(tmp_path, server_env_factory, c
 
 
 def test_racing_retries_on_postgres_with_two_servers(
-    tmp_path, server_env_factory, cli, servers, pg_url
+    tmp_path, server_env_factory, demo_seed, servers, pg_url
 ) -> None:
     env, demo, started = start(
-        tmp_path, server_env_factory, cli, servers, n=2, LAYSO_DATABASE_URL=pg_url
+        tmp_path, server_env_factory, demo_seed, servers, n=2, LAYSO_DATABASE_URL=pg_url
     )
     key = str(uuid.uuid4())
     answers = race([s.url for s in started], demo, key, n=16)

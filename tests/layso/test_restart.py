@@ -49,12 +49,10 @@ class Display:
 
 
 def test_sigkill_mid_day_loses_nothing_and_the_display_catches_up(
-    tmp_path: Path, server_env_factory: Any, cli: Any, servers: Any
+    tmp_path: Path, server_env_factory: Any, demo_seed: Any, servers: Any
 ) -> None:
-    import json
-
     env = server_env_factory(tmp_path / "instance")
-    demo = json.loads(cli(env, "seed-demo", "--json"))
+    demo = demo_seed(env)
     server = servers(env, tmp_path / "a.log")
     base = f"{server.url}/api/v1/halls/demo"
     kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}

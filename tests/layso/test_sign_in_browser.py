@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     )
     tmp = tmp_path_factory.mktemp("sign_in")
     env = root.server_env(tmp / "instance")
-    json.loads(root.layso_cli(env, "seed-demo", "--json"))
+    root.seed_demo_instance(env)
     server = root.start_server(env, tmp / "server.log")
     yield server.url
     server.stop()

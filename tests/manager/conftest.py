@@ -129,30 +129,43 @@ def simulate_history(
             hall = get_hall(s, slug, lock=True)
             for number, user_id in clerks.items():
                 ops.open_counter(s, hall, number, user=s.get(User, user_id), now=t)  # type: ignore[arg-type]
+            areas_of = {c.number: set(c.service_ids) for c in hall.counters}
+        # waiting tickets by area: a free counter with none in its areas would call nothing, so
+        # a step where no one arrives and no counter can call is skipped (the same data, faster)
+        waiting: dict[int, int] = {}
+        last_call = end - timedelta(minutes=10)
+
         while now < end:
             now += timedelta(seconds=30)
+            if not (arrivals and arrivals[0] <= now) and not any(
+                _may_call(busy_until[n], now, last_call, waiting, areas_of[n]) for n in clerks
+            ):
+                continue
             with database.write() as s:
                 hall = get_hall(s, slug, lock=True)
                 while arrivals and arrivals[0] <= now:
                     at = arrivals.pop(0)
                     try:
-                        issue_ticket(
+                        issued = issue_ticket(
                             s,
                             hall,
                             service_code=rng.choice(areas),
                             priority="NCT" if rng.random() < 0.08 else None,
                             now=at,
                         )
+                        area = issued.ticket.service_id
+                        waiting[area] = waiting.get(area, 0) + 1
                     except errors.NumbersExhausted:
                         pass  # a capped area has no numbers left: the citizen leaves
                 for number, user_id in clerks.items():
-                    if busy_until[number] > now or now > end - timedelta(minutes=10):
+                    if not _may_call(busy_until[number], now, last_call, waiting, areas_of[number]):
                         continue
                     user = s.get(User, user_id)
                     assert user is not None
                     ticket = ops.call_next(s, hall, number, user=user, now=now)
                     if ticket is None:
                         continue
+                    waiting[ticket.service_id] -= 1
                     walk = rng.randint(15, 90)
                     if rng.random() < 0.12:
                         ops.recall(s, hall, number, user=user, now=now + timedelta(seconds=walk))
@@ -196,6 +209,19 @@ def simulate_history(
         hall = get_hall(s, slug, lock=True)
         for number, user_id in clerks.items():
             ops.open_counter(s, hall, number, user=s.get(User, user_id), now=reopen_at)  # type: ignore[arg-type]
+
+
+def _may_call(
+    busy_until: datetime,
+    now: datetime,
+    last_call: datetime,
+    waiting: dict[int, int],
+    areas: set[int],
+) -> bool:
+    """Whether a counter of the simulated day would call someone now (a ticket in its areas)."""
+    if busy_until > now or now > last_call:
+        return False
+    return any(waiting.get(area, 0) > 0 for area in areas)
 
 
 def csrf_of(client: Any, path: str = "/login") -> str:

@@ -5,7 +5,6 @@ dates typed and shown as dd/mm/yyyy whatever the browser's locale, the ticket fo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -52,7 +51,7 @@ def site(
     )
     tmp = tmp_path_factory.mktemp("manager_words")
     env = root.server_env(tmp / "instance")
-    demo = json.loads(root.layso_cli(env, "seed-demo", "--json"))
+    demo = root.seed_demo_instance(env)
     server = root.start_server(env, tmp / "server.log")
     yield Site(server.url, demo)
     server.stop()

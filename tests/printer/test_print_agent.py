@@ -160,9 +160,9 @@ class Agent:
 
 
 @pytest.fixture
-def hall(tmp_path: Path, server_env_factory, cli, servers) -> tuple[Any, dict[str, Any]]:
+def hall(tmp_path: Path, server_env_factory, demo_seed, servers) -> tuple[Any, dict[str, Any]]:
     env = server_env_factory(tmp_path / "instance", LAYSO_ASYNC_MODE="eventlet")
-    demo = json.loads(cli(env, "seed-demo", "--json"))
+    demo = demo_seed(env)
     return servers(env, tmp_path / "server.log"), demo
 
 

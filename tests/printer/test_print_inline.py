@@ -6,7 +6,6 @@ worker process (never on the server's event loop), and a cached token still stop
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import time
 from pathlib import Path
@@ -95,7 +94,7 @@ def preview_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     ]
     tmp = tmp_path_factory.mktemp("preview")
     env = rootconf.server_env(tmp / "instance", LAYSO_PRINTER=f"preview:{tmp / 'tickets'}")
-    demo = json.loads(rootconf.layso_cli(env, "seed-demo", "--json"))
+    demo = rootconf.seed_demo_instance(env)
     server = rootconf.start_server(env, tmp / "server.log")
     try:
         rootconf.wait_healthy(server)

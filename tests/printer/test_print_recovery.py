@@ -8,7 +8,6 @@ real server (eventlet) with SIGKILL while its tickets wait for a printer that ne
 # ruff: noqa: F811  (make_client is a fixture imported from test_printer_flow)
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import time
@@ -115,7 +114,9 @@ def _ticket_states(url: str, token: str, ids: list[int]) -> dict[int, str]:
     return out
 
 
-def test_kill_9_mid_burst_leaves_no_ticket_pending(tmp_path, server_env_factory, cli, servers):
+def test_kill_9_mid_burst_leaves_no_ticket_pending(
+    tmp_path, server_env_factory, demo_seed, servers
+):
     stuck = StuckPrinter()
     try:
         env = server_env_factory(
@@ -123,7 +124,7 @@ def test_kill_9_mid_burst_leaves_no_ticket_pending(tmp_path, server_env_factory,
             LAYSO_ASYNC_MODE="eventlet",
             LAYSO_PRINTER=f"tcp://127.0.0.1:{stuck.port}?timeout=30",
         )
-        demo = json.loads(cli(env, "seed-demo", "--json"))
+        demo = demo_seed(env)
         kiosk = demo["devices"]["kiosk"]
         server = servers(env, tmp_path / "server.log")
         ids = []

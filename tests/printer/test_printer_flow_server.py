@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.server
 
 @pytest.fixture
 def hall_server(
-    tmp_path: Path, server_env_factory, cli, servers, async_mode: str
+    tmp_path: Path, server_env_factory, demo_seed, servers, async_mode: str
 ) -> Callable[..., tuple[Any, dict[str, Any]]]:
     """hall_server(printer_uri) → (server, demo json), the real server with that printer."""
 
@@ -27,7 +26,7 @@ def hall_server(
         env = server_env_factory(
             tmp_path / "instance", LAYSO_ASYNC_MODE=async_mode, LAYSO_PRINTER=printer
         )
-        demo = json.loads(cli(env, "seed-demo", "--json"))
+        demo = demo_seed(env)
         return servers(env, tmp_path / "server.log"), demo
 
     return start

@@ -92,8 +92,8 @@ def pg_admin_url() -> str:
     return PG_BASE
 
 
-def create_pg_database() -> str:
-    """A fresh PostgreSQL database for one test; returns its URL."""
+def create_pg_database(template: str | None = None) -> str:
+    """A fresh PostgreSQL database for one test (a copy of `template` if given); its URL."""
     import pg8000.native
     import sqlalchemy as sa
 
@@ -106,7 +106,7 @@ def create_pg_database() -> str:
         database=url.database or "test",
         password=url.password,
     )
-    conn.run(f'CREATE DATABASE "{name}"')
+    conn.run(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     conn.close()
     return str(url.set(database=name).render_as_string(hide_password=False))
 
@@ -136,6 +136,30 @@ def pg_url() -> Iterator[str]:
     drop_pg_database(url)
 
 
+# PostgreSQL databases cloned from the demo template of this process: their URL → the demo json
+_PG_DEMO: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template() -> Iterator[tuple[str, dict[str, Any]]]:
+    """A PostgreSQL database migrated and seeded once per process (like `sqlite_template`):
+    (its name, the demo json). Tests that use the demo hall get a copy (CREATE DATABASE …
+    TEMPLATE, a file copy) instead of migrating and seeding (scrypt) each time."""
+    import sqlalchemy as sa
+
+    from layso.config import normalize_database_url
+
+    need(postgres_available(), f"PostgreSQL is not reachable at {PG_BASE}")
+    url = create_pg_database()
+    database = Database(normalize_database_url(url))
+    upgrade(database)
+    with database.write() as s:
+        data = seed_demo(s, now=Clock()())
+    database.dispose()  # a template must have no connection when it is copied
+    yield str(sa.engine.make_url(url).database), data
+    drop_pg_database(url)
+
+
 @pytest.fixture(params=["sqlite"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -156,7 +180,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dic
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "postgres":
-        return str(request.getfixturevalue("pg_url"))
+        if "demo" not in request.fixturenames:
+            return str(request.getfixturevalue("pg_url"))
+        need(postgres_available(), f"PostgreSQL is not reachable at {PG_BASE}")
+        template, data = request.getfixturevalue("pg_demo_template")
+        url = create_pg_database(template)
+        _PG_DEMO[url] = data
+        request.addfinalizer(lambda: (_PG_DEMO.pop(url, None), drop_pg_database(url)))
+        return url
     template, _ = request.getfixturevalue("sqlite_template")
     target = tmp_path / "layso.sqlite3"
     shutil.copyfile(template, target)
@@ -197,9 +228,12 @@ def db(app: Any) -> Database:
 def demo(
     db: Database, clock: Clock, backend: str, request: pytest.FixtureRequest
 ) -> dict[str, Any]:
-    """The demo hall (already in the SQLite copy; seeded afresh on PostgreSQL)."""
+    """The demo hall (already in the copy of the SQLite or PostgreSQL template)."""
     if backend == "sqlite":
         return dict(request.getfixturevalue("sqlite_template")[1])
+    url = request.getfixturevalue("database_url")
+    if url in _PG_DEMO:
+        return json.loads(json.dumps(_PG_DEMO[url]))  # type: ignore[no-any-return]
     with db.write() as s:
         return seed_demo(s, now=clock())
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from layso.apidoc import doc, obj
 from layso.models import Role
-from layso.openapi import H, _obj, _op
 from layso.services.reports import clerk_today
 from layso.web import db, hall_context, load_principal, now
 
@@ -22,6 +21,20 @@ bp = Blueprint(
 )
 
 USERS = (Role.CLERK.value, Role.MANAGER.value, Role.ADMIN.value)
+
+FIGURES = obj(
+    {
+        "business_date": {"type": "string", "format": "date"},
+        "served": {"type": "integer"},
+        "no_show": {"type": "integer"},
+        "mean_service_s": {"type": ["integer", "null"]},
+        "ratings": {"type": "integer"},
+        "satisfied": {"type": "integer"},
+        "satisfaction_rate": {"type": ["number", "null"]},
+        "satisfaction_target": {"type": "number"},
+    },
+    ["served", "no_show", "mean_service_s", "ratings", "satisfaction_rate"],
+)
 
 
 @bp.get("/counter")
@@ -42,37 +55,14 @@ def rating_page() -> ResponseReturnValue:
 
 
 @bp.get("/api/v1/halls/<slug>/me/today")
+@doc(
+    "The caller's own figures today: served, no-shows, mean service time, "
+    "satisfaction rate (ratings in the top levels of the scale)",
+    who="a clerk, manager or admin of the hall (session or API token)",
+    ok=(200, "the figures", obj({"today": FIGURES})),
+    errors=(401, 403, 404),
+)
 def my_today(slug: str) -> ResponseReturnValue:
     """The signed-in user's own figures for the hall's business day."""
     with hall_context(slug, *USERS) as c:
         return jsonify({"today": clerk_today(c.session, c.hall, c.principal.id, now())})
-
-
-def openapi_paths() -> dict[str, Any]:
-    figures = _obj(
-        {
-            "business_date": {"type": "string", "format": "date"},
-            "served": {"type": "integer"},
-            "no_show": {"type": "integer"},
-            "mean_service_s": {"type": ["integer", "null"]},
-            "ratings": {"type": "integer"},
-            "satisfied": {"type": "integer"},
-            "satisfaction_rate": {"type": ["number", "null"]},
-            "satisfaction_target": {"type": "number"},
-        },
-        ["served", "no_show", "mean_service_s", "ratings", "satisfaction_rate"],
-    )
-    return {
-        "/halls/{hall}/me/today": {
-            "get": _op(
-                "The caller's own figures today: served, no-shows, mean service time, "
-                "satisfaction rate (ratings in the top levels of the scale)",
-                "a clerk, manager or admin of the hall (session or API token)",
-                [H],
-                ("200", "the figures", _obj({"today": figures})),
-                401,
-                403,
-                404,
-            )
-        }
-    }

@@ -15,11 +15,11 @@ bp = Blueprint(
     "display",
     __name__,
     template_folder="templates",
-    static_folder="static/display",
-    static_url_path="/static/display",
+    static_folder="static",
+    static_url_path="/display/static",
 )
 
 from display import views  # noqa: E402
-from display.views import OPENAPI_PATHS, init_app  # noqa: E402
+from display.views import init_app  # noqa: E402
 
-__all__ = ["OPENAPI_PATHS", "bp", "init_app", "views"]
+__all__ = ["bp", "init_app", "views"]

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from display import bp
 from layso import errors
+from layso.apidoc import doc, obj, query
 from layso.limits import rate_limit
 from layso.models import Device, Hall, Ticket
-from layso.openapi import H, _obj, _op
 from layso.services.common import business_date, get_counter
 from layso.voice import DEFAULT_TEMPLATE_VI, CallAnnouncer
 from layso.web import hall_context, now
@@ -83,6 +83,26 @@ def clean_filter(raw: Any) -> dict[str, list[Any]]:
 
 
 @bp.get("/api/v1/halls/<slug>/display/settings")
+@doc(
+    "The calling display's zone filter (areas and counters it shows); empty lists show all",
+    who="any device or user of the hall",
+    ok=(
+        200,
+        "the display's settings",
+        obj(
+            {
+                "device": {"type": ["object", "null"]},
+                "filter": obj(
+                    {
+                        "services": {"type": "array", "items": {"type": "string"}},
+                        "counters": {"type": "array", "items": {"type": "integer"}},
+                    }
+                ),
+            }
+        ),
+    ),
+    errors=(401, 403, 404),
+)
 def display_settings(slug: str) -> ResponseReturnValue:
     """What a display needs beyond the snapshot: its own zone filter."""
     with hall_context(slug) as c:
@@ -145,6 +165,24 @@ def _ticket_exists(s: Session, hall: Hall, number: str) -> bool:
 
 
 @bp.get("/api/v1/halls/<slug>/audio/call.wav")
+@doc(
+    "The spoken call: chime, then the hall's call sentence (voice_template) in its voice "
+    "(voice_lang), rendered offline with espeak-ng and cached; the chime alone when no "
+    "speech engine is installed (header X-Layso-Speech: no)",
+    who="any device or user of the hall",
+    params=[
+        query(
+            "number",
+            {"type": "string", "pattern": r"^[A-ZĂÂĐÊÔƠƯ]{0,5}[0-9]{1,9}$", "maxLength": 10},
+            required=True,
+            description="the ticket's display number, e.g. 1023 or A023",
+        ),
+        query("counter", {"type": "string", "pattern": r"^[0-9]{1,4}$"}, required=True),
+    ],
+    ok=(200, "a mono 16-bit PCM WAV", None),
+    media={"audio/wav": {"type": "string", "format": "binary"}},
+    errors=(400, 401, 403, 404),
+)
 def call_audio(slug: str) -> ResponseReturnValue:
     """Chime + the hall's call sentence for one ticket and counter, as a WAV."""
     number, counter = parse_call(_arg("number"), _arg("counter"))
@@ -168,67 +206,3 @@ def call_audio(slug: str) -> ResponseReturnValue:
     resp.headers["Cache-Control"] = "private, max-age=3600"
     resp.headers["X-Layso-Speech"] = "yes" if spoken else "no"
     return resp
-
-
-# --- OpenAPI --------------------------------------------------------------------------------
-
-
-def _openapi_paths() -> dict[str, Any]:
-    number = {
-        "name": "number",
-        "in": "query",
-        "required": True,
-        "description": "the ticket's display number, e.g. 1023 or A023",
-        "schema": {"type": "string", "pattern": r"^[A-ZĂÂĐÊÔƠƯ]{0,5}[0-9]{1,9}$", "maxLength": 10},
-    }
-    counter = {
-        "name": "counter",
-        "in": "query",
-        "required": True,
-        "schema": {"type": "string", "pattern": r"^[0-9]{1,4}$"},
-    }
-    audio = _op(
-        "The spoken call: chime, then the hall's call sentence (voice_template) in its voice "
-        "(voice_lang), rendered offline with espeak-ng and cached; the chime alone when no "
-        "speech engine is installed (header X-Layso-Speech: no)",
-        "any device or user of the hall",
-        [H, number, counter],
-        ("200", "a mono 16-bit PCM WAV", None),
-        400,
-        401,
-        403,
-        404,
-    )
-    audio["responses"]["200"]["content"] = {
-        "audio/wav": {"schema": {"type": "string", "format": "binary"}}
-    }
-    settings = _op(
-        "The calling display's zone filter (areas and counters it shows); empty lists show all",
-        "any device or user of the hall",
-        [H],
-        (
-            "200",
-            "the display's settings",
-            _obj(
-                {
-                    "device": {"type": ["object", "null"]},
-                    "filter": _obj(
-                        {
-                            "services": {"type": "array", "items": {"type": "string"}},
-                            "counters": {"type": "array", "items": {"type": "integer"}},
-                        }
-                    ),
-                }
-            ),
-        ),
-        401,
-        403,
-        404,
-    )
-    return {
-        "/halls/{hall}/audio/call.wav": {"get": audio},
-        "/halls/{hall}/display/settings": {"get": settings},
-    }
-
-
-OPENAPI_PATHS = _openapi_paths

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from layso import errors
 from layso import serializers as ser
+from layso.apidoc import IDEMPOTENCY_KEY, doc, obj, query, ref
 from layso.limits import rate_limit
 from layso.models import Device, DeviceKind, Role
 from layso.services import counters as ops
@@ -37,6 +38,35 @@ STAFF = (Role.CLERK.value, Role.MANAGER.value, Role.ADMIN.value)
 ISSUERS = (DeviceKind.KIOSK.value, *STAFF)
 MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
 
+TICKET = ref("Ticket")
+# the answer to POST /tickets: the new ticket once, for its holder (with its code), nothing beside
+ISSUED = {
+    **obj(
+        {
+            "ticket": {
+                "allOf": [
+                    TICKET,
+                    {
+                        "properties": {
+                            "code": {
+                                "type": "string",
+                                "description": "the ticket's secret code, key of its phone page",
+                            }
+                        },
+                        "required": ["ahead", "estimated_wait_s", "status_url", "code"],
+                    },
+                ]
+            }
+        },
+        ["ticket"],
+    ),
+    "additionalProperties": False,
+}
+TICKET_RESULT = obj({"ticket": {"oneOf": [TICKET, {"type": "null"}]}})
+COUNTER_RESULT = obj({"counter": ref("Counter")})
+CLERK = "the clerk signed in at that counter"
+COUNTER_ERRS = (400, 401, 403, 404, 409)
+
 
 @bp.before_request
 def authenticate_first() -> None:
@@ -49,6 +79,23 @@ def authenticate_first() -> None:
 
 
 @bp.get("/me")
+@doc(
+    "Who this token or session is: kind, role, hall, counter",
+    who="any device or user",
+    ok=(
+        200,
+        "the principal",
+        obj(
+            {
+                "kind": {"type": "string"},
+                "role": {"type": "string"},
+                "hall": {"type": ["string", "null"]},
+                "counter": {"type": ["integer", "null"]},
+            }
+        ),
+    ),
+    errors=(401,),
+)
 def me() -> ResponseReturnValue:
     """Who the token or session belongs to: what a page needs to find its hall and counter."""
     import sqlalchemy as sa
@@ -80,12 +127,38 @@ def me() -> ResponseReturnValue:
 
 
 @bp.get("/halls/<slug>/services")
+@doc(
+    "List the hall's open service areas with waiting counts and estimated waits",
+    who="any device or user of the hall",
+    ok=(200, "areas", obj({"services": {"type": "array", "items": ref("Service")}})),
+    errors=(401, 403, 404),
+)
 def services(slug: str) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
         return jsonify({"services": state_ops.list_services(c.session, c.hall, now())})
 
 
 @bp.post("/halls/<slug>/tickets")
+@doc(
+    "Issue the next ticket of an area",
+    who="kiosk, clerk, manager",
+    ok=(201, "the new ticket", ISSUED),
+    also={
+        200: (
+            "the same ticket again, for a repeated Idempotency-Key (Idempotent-Replayed: true)",
+            ISSUED,
+        )
+    },
+    errors=(400, 401, 403, 404, 409, 422, 429),
+    params=[IDEMPOTENCY_KEY],
+    body=obj(
+        {
+            "service": {"type": "string", "maxLength": 20},
+            "priority": {"type": ["string", "null"], "maxLength": 40},
+        },
+        ["service"],
+    ),
+)
 def issue(slug: str) -> ResponseReturnValue:
     data = json_body()
     code = field_str(data, "service", max_len=20)
@@ -171,6 +244,12 @@ def _replay(stored: idem.Stored) -> ResponseReturnValue:
 
 
 @bp.get("/halls/<slug>/tickets/<int:ticket_id>")
+@doc(
+    "A ticket with its position, estimated wait and times",
+    who="any device or user",
+    ok=(200, "the ticket", obj({"ticket": TICKET})),
+    errors=(401, 403, 404),
+)
 def ticket(slug: str, ticket_id: int) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
         t = get_ticket(c.session, c.hall, ticket_id)
@@ -183,6 +262,12 @@ def ticket(slug: str, ticket_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/tickets/<int:ticket_id>/cancel")
+@doc(
+    "Cancel a waiting or held ticket",
+    who="clerk, manager",
+    ok=(200, "the ticket", TICKET_RESULT),
+    errors=(401, 403, 404, 409),
+)
 def cancel(slug: str, ticket_id: int) -> ResponseReturnValue:
     with hall_context(slug, *STAFF, write=True) as c:
         t = get_ticket(c.session, c.hall, ticket_id)
@@ -192,6 +277,23 @@ def cancel(slug: str, ticket_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/tickets/<int:ticket_id>/rating")
+@doc(
+    "Rate a served visit, once",
+    who="the rating pad of the counter that served it (never a clerk, by page or by token: 403)",
+    ok=(201, "the rating", obj({"rating": {"type": "object"}})),
+    errors=(400, 401, 403, 404, 409),
+    body=obj(
+        {
+            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+            "reasons": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "string", "maxLength": 60},
+            },
+        },
+        ["score"],
+    ),
+)
 def rate(slug: str, ticket_id: int) -> ResponseReturnValue:
     data = json_body()
     score = field_int(data, "score", lo=1, hi=5)
@@ -238,6 +340,19 @@ def rate(slug: str, ticket_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/suggestions")
+@doc(
+    "Drop a suggestion in the hall's box",
+    who="kiosk",
+    ok=(201, "stored", obj({"suggestion": {"type": "object"}})),
+    errors=(400, 401, 403, 404, 429),
+    body=obj(
+        {
+            "text": {"type": "string", "maxLength": 2000},
+            "contact": {"type": ["string", "null"], "maxLength": 200},
+        },
+        ["text"],
+    ),
+)
 def suggest(slug: str) -> ResponseReturnValue:
     data = json_body()
     text = field_str(data, "text", max_len=ticket_ops.MAX_TEXT)
@@ -256,6 +371,12 @@ def suggest(slug: str) -> ResponseReturnValue:
 
 
 @bp.get("/halls/<slug>/state")
+@doc(
+    "The snapshot a screen starts from, with the current seq",
+    who="any device or user",
+    ok=(200, "snapshot", ref("State")),
+    errors=(401, 403, 404),
+)
 def hall_state(slug: str) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
         state = state_ops.hall_state(c.session, c.hall, now())
@@ -269,6 +390,23 @@ def _device_kind(principal: Any) -> str | None:
 
 
 @bp.get("/halls/<slug>/events")
+@doc(
+    "The hall's events after a seq, oldest first",
+    who="any device or user",
+    params=[query("after", {"type": "integer", "minimum": 0, "maximum": MAX_SEQ})],
+    ok=(
+        200,
+        "events",
+        obj(
+            {
+                "events": {"type": "array", "items": {"type": "object"}},
+                "seq": {"type": "integer"},
+                "complete": {"type": "boolean"},
+            }
+        ),
+    ),
+    errors=(400, 401, 403, 404),
+)
 def events(slug: str) -> ResponseReturnValue:
     after = query_int("after", 0, 0, MAX_SEQ) or 0
     with hall_context(slug, *ANY) as c:
@@ -303,6 +441,12 @@ def _plain(c: Any, t: Any) -> dict[str, Any] | None:
 
 
 @bp.get("/halls/<slug>/counters/<int:number>")
+@doc(
+    "A counter, its state and current ticket",
+    who="any device or user",
+    ok=(200, "the counter", COUNTER_RESULT),
+    errors=(401, 403, 404),
+)
 def counter(slug: str, number: int) -> ResponseReturnValue:
     with hall_context(slug, *ANY) as c:
         x = get_counter(c.session, c.hall, number)
@@ -310,6 +454,13 @@ def counter(slug: str, number: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/open")
+@doc(
+    "Sign in at a counter; move=true first leaves the clerk's other counter",
+    who="a clerk",
+    ok=(200, "the counter", COUNTER_RESULT),
+    errors=COUNTER_ERRS,
+    body=obj({"move": {"type": "boolean"}}),
+)
 def counter_open(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     move = data.get("move", False)
@@ -328,6 +479,7 @@ def _counter_body(c: Any, x: Any) -> dict[str, Any]:
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/close")
+@doc("Leave the counter", who=CLERK, ok=(200, "the counter", COUNTER_RESULT), errors=COUNTER_ERRS)
 def counter_close(slug: str, number: int) -> ResponseReturnValue:
     with hall_context(slug, *STAFF, write=True) as c:
         x = ops.close_counter(c.session, c.hall, number, user=_user(c), now=now())
@@ -335,6 +487,13 @@ def counter_close(slug: str, number: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/pause")
+@doc(
+    "Pause the counter with a reason",
+    who=CLERK,
+    ok=(200, "the counter", COUNTER_RESULT),
+    errors=COUNTER_ERRS,
+    body=obj({"reason": {"type": "string", "maxLength": 100}}),
+)
 def counter_pause(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     reason = field_str(data, "reason", required=False, max_len=100, default="Tạm dừng")
@@ -346,10 +505,32 @@ def counter_pause(slug: str, number: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/resume")
+@doc(
+    "Resume a paused counter",
+    who=CLERK,
+    ok=(200, "the counter", COUNTER_RESULT),
+    errors=COUNTER_ERRS,
+)
 def counter_resume(slug: str, number: int) -> ResponseReturnValue:
     with hall_context(slug, *STAFF, write=True) as c:
         x = ops.resume_counter(c.session, c.hall, number, user=_user(c), now=now())
         return jsonify({"counter": _counter_body(c, x)})
+
+
+def counter_action(summary: str, body: dict[str, Any] | None = None) -> Any:
+    """The document's entry of a counter action (one Idempotency-Key per press)."""
+    return doc(
+        summary,
+        who=CLERK,
+        params=[IDEMPOTENCY_KEY],
+        ok=(
+            200,
+            "the counter's ticket (also the replay of a repeated Idempotency-Key)",
+            TICKET_RESULT,
+        ),
+        errors=(*COUNTER_ERRS, 422),
+        body=body,
+    )
 
 
 def _counter_act(
@@ -364,6 +545,10 @@ def _counter_act(
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/next")
+@counter_action(
+    "Call the next ticket by the hall's priority policy (finishes a ticket being served);"
+    " ticket is null when nothing waits"
+)
 def counter_next(slug: str, number: int) -> ResponseReturnValue:
     return _counter_act(
         slug,
@@ -387,22 +572,26 @@ def _simple(name: str, action: Any) -> Any:
     return view
 
 
-for _name, _action in (
-    ("recall", ops.recall),
-    ("start", ops.start),
-    ("finish", ops.finish),
-    ("no-show", ops.no_show),
-    ("hold", ops.hold),
+for _name, _action, _summary in (
+    ("recall", ops.recall, "Call the current ticket again"),
+    ("start", ops.start, "The citizen has arrived: service starts"),
+    ("finish", ops.finish, "Finish the current ticket"),
+    ("no-show", ops.no_show, "Mark the called ticket as a no-show"),
+    ("hold", ops.hold, "Put the current ticket on hold"),
 ):
     bp.add_url_rule(
         f"/halls/<slug>/counters/<int:number>/{_name}",
         endpoint=f"counter_{_name.replace('-', '_')}",
-        view_func=_simple(_name, _action),
+        view_func=counter_action(_summary)(_simple(_name, _action)),
         methods=["POST"],
     )
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/unhold")
+@counter_action(
+    "Bring a held ticket back to this counter (it is called again)",
+    obj({"ticket": {"type": "integer", "minimum": 1}}, ["ticket"]),
+)
 def counter_unhold(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     ticket_id = field_int(data, "ticket", lo=1)
@@ -418,6 +607,16 @@ def counter_unhold(slug: str, number: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/call")
+@counter_action(
+    "Call a given number of today (waiting, held or no-show)",
+    obj(
+        {
+            "number": {"type": "integer", "minimum": 0},
+            "service": {"type": "string", "maxLength": 20},
+        },
+        ["number", "service"],
+    ),
+)
 def counter_call(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     ticket_number = field_int(data, "number", lo=0, hi=10**6)
@@ -440,6 +639,15 @@ def counter_call(slug: str, number: int) -> ResponseReturnValue:
 
 
 @bp.post("/halls/<slug>/counters/<int:number>/transfer")
+@counter_action(
+    "Move the current ticket to another area or counter",
+    obj(
+        {
+            "service": {"type": "string", "maxLength": 20},
+            "counter": {"type": "integer", "minimum": 0},
+        }
+    ),
+)
 def counter_transfer(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     service = field_str(data, "service", required=False, max_len=20)
@@ -466,6 +674,14 @@ public = Blueprint("public_api", __name__, url_prefix="/api/v1")
 
 
 @public.get("/t/<code>")
+@doc(
+    "A ticket's public status, reached from its QR code",
+    who="anyone with the code",
+    path={"code": {"type": "string", "maxLength": 32}},
+    ok=(200, "the ticket", obj({"ticket": TICKET, "hall": {"type": "object"}})),
+    errors=(404,),
+    tag="public",
+)
 def public_ticket(code: str) -> ResponseReturnValue:
     from layso.models import Hall
     from layso.web import db

@@ -20,6 +20,8 @@ from layso.db import Database
 
 logger = logging.getLogger(__name__)
 
+#: the role packages; each exposes ``bp`` (its blueprint, static files under /<role>/static)
+#: and, if it needs one, ``init_app(app)``, called after ``bp`` is registered
 ROLES = ("kiosk", "display", "counter", "printer", "manager")
 
 
@@ -73,10 +75,10 @@ def create_app(
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     for role in ROLES:
         module = importlib.import_module(role)
-        if hasattr(module, "bp"):
-            app.register_blueprint(module.bp)
-        if hasattr(module, "init_app"):
-            module.init_app(app)
+        app.register_blueprint(module.bp)
+        init_role = getattr(module, "init_app", None)
+        if init_role is not None:
+            init_role(app)
     hub.init_app(
         app,
         database,

@@ -42,7 +42,7 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/api/openapi.json")
 def openapi() -> ResponseReturnValue:
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(current_app))
 
 
 # a same-site path: one "/" then printable ASCII, no backslash (browsers read "\\" as "/"),

@@ -6,8 +6,6 @@ under /api/v1 (registered by `init_app`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, Flask
 
 bp = Blueprint(
@@ -16,20 +14,15 @@ bp = Blueprint(
     url_prefix="/manager",
     template_folder="templates",
     static_folder="static",
-    static_url_path="/static",
+    static_url_path="/static",  # under url_prefix: /manager/static
 )
 
 
 def init_app(app: Flask) -> None:
+    """The report and configuration endpoints (a blueprint of their own, under /api/v1)."""
     from manager.api import api
 
     app.register_blueprint(api)
-
-
-def OPENAPI_PATHS() -> dict[str, Any]:  # noqa: N802 - the name layso.openapi looks for
-    from manager.api import openapi_paths
-
-    return openapi_paths()
 
 
 from manager import views  # noqa: E402,F401

@@ -10,22 +10,32 @@ from flask.typing import ResponseReturnValue
 
 from layso import errors
 from layso import serializers as ser
+from layso.apidoc import doc
 from layso.models import Role, User
-from layso.openapi import H, _obj, _op
 from layso.services import config as configure
 from layso.services import reports
 from layso.web import Context, hall_context, json_body, now, query_int
 from manager import export
+from manager.schemas import (
+    ANY_OBJ,
+    DELETED,
+    FORMATS,
+    MAX_LIMIT,
+    SUMMARY,
+    TICKET_PARAMS,
+    TICKET_ROWS,
+    WHO,
+    XLSX,
+    config_doc,
+    report_doc,
+)
 
 api = Blueprint("manager_api", __name__, url_prefix="/api/v1")
 
 MANAGERS = (Role.MANAGER.value, Role.ADMIN.value)
 MAX_DAYS = 366
 MIN_YEAR, MAX_YEAR = 2000, 2100  # report dates outside these years are refused (400)
-MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
-FORMATS = ("json", "csv", "xlsx")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _bad(vi: str, en: str) -> errors.LaysoError:
@@ -102,6 +112,12 @@ def _attachment(body: bytes, mimetype: str, filename: str) -> Response:
 
 
 @api.get("/halls/<slug>/reports/tickets")
+@report_doc(
+    "The wait-time log: one row per ticket (JSON page, or all rows as CSV / XLSX)",
+    TICKET_PARAMS,
+    ("the rows (JSON), or a CSV / XLSX attachment", TICKET_ROWS),
+    media={"text/csv": {"type": "string"}, XLSX: {"type": "string", "format": "binary"}},
+)
 def report_tickets(slug: str) -> ResponseReturnValue:
     """The wait-time log: one row per ticket issued in the range."""
     fmt = request.args.get("format", "json")
@@ -140,6 +156,7 @@ def report_tickets(slug: str) -> ResponseReturnValue:
 
 
 @api.get("/halls/<slug>/reports/summary")
+@report_doc("Figures per area, counter, clerk, hour or day, and for the whole range", *SUMMARY)
 def report_summary(slug: str) -> ResponseReturnValue:
     """Figures per area, counter, clerk, hour or day, and for the whole range."""
     by = request.args.get("by", "service")
@@ -161,12 +178,25 @@ def _actor(c: Context) -> User | None:
 
 
 @api.get("/halls/<slug>/config")
+@doc(
+    "The hall's whole configuration: hall, areas, counters, users, devices, notices",
+    who=WHO,
+    ok=(200, "configuration", ANY_OBJ),
+    errors=(401, 403, 404),
+    tag="manager",
+)
 def config_get(slug: str) -> ResponseReturnValue:
     with hall_context(slug, *MANAGERS) as c:
         return jsonify(configure.configuration(c.session, c.hall, now()))
 
 
 @api.patch("/halls/<slug>/config/hall")
+@config_doc(
+    "Change the hall's settings (name, time zone, hours, priority policy, voice "
+    "template, rating scale and labels, satisfaction target)",
+    200,
+    "hall",
+)
 def config_hall(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -175,6 +205,7 @@ def config_hall(slug: str) -> ResponseReturnValue:
 
 
 @api.post("/halls/<slug>/config/services")
+@config_doc("Add a service area", 201, "service")
 def config_service_add(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -183,6 +214,7 @@ def config_service_add(slug: str) -> ResponseReturnValue:
 
 
 @api.patch("/halls/<slug>/config/services/<code>")
+@config_doc("Change a service area", 200, "service")
 def config_service_edit(slug: str, code: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -191,6 +223,7 @@ def config_service_edit(slug: str, code: str) -> ResponseReturnValue:
 
 
 @api.post("/halls/<slug>/config/counters")
+@config_doc("Add a counter", 201, "counter")
 def config_counter_add(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -199,6 +232,7 @@ def config_counter_add(slug: str) -> ResponseReturnValue:
 
 
 @api.patch("/halls/<slug>/config/counters/<int:number>")
+@config_doc("Change a counter's name or areas", 200, "counter")
 def config_counter_edit(slug: str, number: int) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -207,6 +241,7 @@ def config_counter_edit(slug: str, number: int) -> ResponseReturnValue:
 
 
 @api.post("/halls/<slug>/config/users")
+@config_doc("Add a user", 201, "user")
 def config_user_add(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -215,6 +250,7 @@ def config_user_add(slug: str) -> ResponseReturnValue:
 
 
 @api.patch("/halls/<slug>/config/users/<username>")
+@config_doc("Change a user's name, role or active flag", 200, "user")
 def config_user_edit(slug: str, username: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -223,6 +259,7 @@ def config_user_edit(slug: str, username: str) -> ResponseReturnValue:
 
 
 @api.post("/halls/<slug>/config/users/<username>/password")
+@config_doc("Set a new password", 200, "user")
 def config_user_password(slug: str, username: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -243,6 +280,7 @@ def _base_url() -> str:
 
 
 @api.post("/halls/<slug>/config/devices")
+@config_doc("Register a device; its token and page URL are returned once", 201, "device")
 def config_device_add(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -263,6 +301,7 @@ def config_device_add(slug: str) -> ResponseReturnValue:
 
 
 @api.post("/halls/<slug>/config/devices/<int:device_id>/revoke")
+@config_doc("Revoke a device's token", 200, "device", body=False)
 def config_device_revoke(slug: str, device_id: int) -> ResponseReturnValue:
     with hall_context(slug, *MANAGERS, write=True) as c:
         d = configure.revoke_device(c.session, c.hall, device_id, user=_actor(c), now=now())
@@ -271,6 +310,7 @@ def config_device_revoke(slug: str, device_id: int) -> ResponseReturnValue:
 
 
 @api.post("/halls/<slug>/config/notices")
+@config_doc("Add a ticker notice", 201, "notice")
 def config_notice_add(slug: str) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -279,6 +319,7 @@ def config_notice_add(slug: str) -> ResponseReturnValue:
 
 
 @api.patch("/halls/<slug>/config/notices/<int:notice_id>")
+@config_doc("Change a ticker notice", 200, "notice")
 def config_notice_edit(slug: str, notice_id: int) -> ResponseReturnValue:
     data = json_body()
     with hall_context(slug, *MANAGERS, write=True) as c:
@@ -287,307 +328,14 @@ def config_notice_edit(slug: str, notice_id: int) -> ResponseReturnValue:
 
 
 @api.delete("/halls/<slug>/config/notices/<int:notice_id>")
+@doc(
+    "Delete a ticker notice (writes an audit entry and a config.changed event)",
+    who=WHO,
+    ok=(200, "deleted", DELETED),
+    errors=(401, 403, 404),
+    tag="manager",
+)
 def config_notice_delete(slug: str, notice_id: int) -> ResponseReturnValue:
     with hall_context(slug, *MANAGERS, write=True) as c:
         configure.delete_notice(c.session, c.hall, notice_id, user=_actor(c), now=now())
         return jsonify({"deleted": notice_id})
-
-
-# --- OpenAPI ---------------------------------------------------------------------------------
-
-WHO = "a manager or admin of the hall"
-DATE_Q = [
-    {
-        "name": "from",
-        "in": "query",
-        "required": False,
-        "description": "first day (the hall's local date), default today",
-        "schema": {"type": "string", "format": "date"},
-    },
-    {
-        "name": "to",
-        "in": "query",
-        "required": False,
-        "description": "last day, inclusive; default `from` (or today)",
-        "schema": {"type": "string", "format": "date"},
-    },
-]
-DEFINITIONS = (
-    "A ticket belongs to the range when its ticket.issued event is on one of the range's days "
-    "in the hall's time zone. Every figure comes from the event log, not the ticket row. "
-    "Times are the hall's local time with offset. wait_s = first ticket.called − "
-    "ticket.issued; walk_s = last ticket.started − the last call (called or recalled) before "
-    "it (the last call counts for walk); service_s = ticket.finished − last ticket.started. "
-    "area = the area that issued the number (its queue and target wait); served_area = the "
-    "area at the end (after transfers). counter/clerk = those of the ticket's last handling "
-    "event. late = called with wait_s above the area's target, or never called and waiting "
-    "(or cancelled) beyond it, measured to the cancellation or to now (at most the end of its "
-    "day)."
-)
-SUMMARY_DEFS = (
-    "Percentiles interpolate linearly between closest ranks (Excel PERCENTILE.INC). "
-    "within_target_rate = called tickets with wait_s ≤ target ÷ (called tickets + never-called "
-    "tickets already late). no_show_rate = final no-shows ÷ tickets called at least once. "
-    "satisfaction_rate = ratings in the top two levels of their scale ÷ ratings, compared with "
-    "the hall's satisfaction_target (meets_target). official_ratings maps every rating onto "
-    "the state's official three levels, whatever its scale: top level = very_satisfied (Rất hài "
-    "lòng), second = satisfied (Hài lòng), every lower level = dissatisfied (Không hài lòng). "
-    "For by=counter and by=clerk: open_s = time "
-    "the counter was open (counter.changed state 'open'; for a clerk, the counters they were "
-    "signed in at), serving_s = ticket.started until that visit ends (finished, transferred, "
-    "held), idle_s = open_s − serving_s (includes waiting for called citizens to walk up), all "
-    "within the range's days up to now. A ticket counts for the area that issued it, the hour "
-    "and day it was issued, and the counter and clerk of its last handling event."
-)
-FIGURES = _obj(
-    {
-        "issued": {"type": "integer"},
-        "called": {"type": "integer"},
-        "served": {"type": "integer"},
-        "no_show": {"type": "integer"},
-        "cancelled": {"type": "integer"},
-        "wait_median_s": {"type": ["number", "null"]},
-        "wait_p90_s": {"type": ["number", "null"]},
-        "walk_mean_s": {"type": ["number", "null"]},
-        "service_mean_s": {"type": ["number", "null"]},
-        "within_target_rate": {"type": ["number", "null"]},
-        "no_show_rate": {"type": ["number", "null"]},
-        "satisfaction_rate": {"type": ["number", "null"]},
-        "satisfaction_target": {"type": "number"},
-        "ratings": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "official_ratings": {
-            "type": "object",
-            "properties": {
-                "very_satisfied": {"type": "integer"},
-                "satisfied": {"type": "integer"},
-                "dissatisfied": {"type": "integer"},
-            },
-        },
-        "open_s": {"type": "integer"},
-        "serving_s": {"type": "integer"},
-        "idle_s": {"type": "integer"},
-    }
-)
-ROW = _obj(
-    {
-        "id": {"type": "integer"},
-        "display_number": {"type": "string"},
-        "area": {"type": "string"},
-        "served_area": {"type": "string"},
-        "priority": {"type": ["string", "null"]},
-        "state": {"enum": list(reports.STATES)},
-        "issued_at": {"type": "string", "format": "date-time"},
-        "first_called_at": {"type": ["string", "null"], "format": "date-time"},
-        "recalls": {"type": "array", "items": {"type": "string", "format": "date-time"}},
-        "last_called_at": {"type": ["string", "null"], "format": "date-time"},
-        "started_at": {"type": ["string", "null"], "format": "date-time"},
-        "finished_at": {"type": ["string", "null"], "format": "date-time"},
-        "no_show_at": {"type": ["string", "null"], "format": "date-time"},
-        "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
-        "wait_s": {"type": ["integer", "null"]},
-        "walk_s": {"type": ["integer", "null"]},
-        "service_s": {"type": ["integer", "null"]},
-        "late": {"type": "boolean"},
-        "counter": {"type": ["integer", "null"]},
-        "clerk": {"type": ["string", "null"]},
-        "rating": {"type": ["integer", "null"]},
-    }
-)
-ANY_OBJ = {"type": "object"}
-CONFIG_ERRS = (400, 401, 403, 404, 409)
-
-
-def _path_param(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def _cfg(summary: str, ok: str, result: str, *, body: bool = True, params: Any = ()) -> Any:
-    return _op(
-        summary + " (writes an audit entry and a config.changed event)",
-        WHO,
-        [H, *params],
-        (ok, "done", _obj({result: ANY_OBJ})),
-        *CONFIG_ERRS,
-        body=ANY_OBJ if body else None,
-        tag="manager",
-    )
-
-
-def openapi_paths() -> dict[str, Any]:
-    tickets = _op(
-        "The wait-time log: one row per ticket (JSON page, or all rows as CSV / XLSX)",
-        WHO,
-        [
-            H,
-            *DATE_Q,
-            {
-                "name": "format",
-                "in": "query",
-                "required": False,
-                "schema": {"enum": list(FORMATS)},
-                "description": "csv is UTF-8 with a BOM; xlsx has local date-times",
-            },
-            {"name": "service", "in": "query", "required": False, "schema": {"type": "string"}},
-            {
-                "name": "counter",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
-            },
-            {"name": "clerk", "in": "query", "required": False, "schema": {"type": "string"}},
-            {
-                "name": "status",
-                "in": "query",
-                "required": False,
-                "schema": {"enum": list(reports.STATES)},
-            },
-            {"name": "late_only", "in": "query", "required": False, "schema": {"type": "boolean"}},
-            {
-                "name": "limit",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-            },
-            {
-                "name": "offset",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "integer", "minimum": 0, "maximum": 10**9},
-            },
-            {
-                "name": "page",
-                "in": "query",
-                "required": False,
-                "schema": {"type": "integer", "minimum": 1, "maximum": 10**6},
-            },
-        ],
-        (
-            "200",
-            "the rows (JSON), or a CSV / XLSX attachment",
-            _obj(
-                {
-                    "total": {"type": "integer"},
-                    "limit": {"type": "integer"},
-                    "offset": {"type": "integer"},
-                    "rows": {"type": "array", "items": ROW},
-                }
-            ),
-        ),
-        400,
-        401,
-        403,
-        404,
-        tag="manager",
-    )
-    tickets["description"] += " " + DEFINITIONS
-    tickets["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
-    tickets["responses"]["200"]["content"][XLSX] = {
-        "schema": {"type": "string", "format": "binary"}
-    }
-    summary = _op(
-        "Figures per area, counter, clerk, hour or day, and for the whole range",
-        WHO,
-        [
-            H,
-            *DATE_Q,
-            {
-                "name": "by",
-                "in": "query",
-                "required": False,
-                "schema": {"enum": list(reports.GROUPINGS)},
-            },
-        ],
-        (
-            "200",
-            "groups and total",
-            _obj(
-                {
-                    "by": {"type": "string"},
-                    "satisfaction_target": {"type": "number"},
-                    "groups": {
-                        "type": "array",
-                        "items": {
-                            "allOf": [
-                                FIGURES,
-                                _obj({"key": {}, "label": {"type": "string"}}),
-                            ]
-                        },
-                    },
-                    "total": FIGURES,
-                }
-            ),
-        ),
-        400,
-        401,
-        403,
-        404,
-        tag="manager",
-    )
-    summary["description"] += " " + DEFINITIONS + " " + SUMMARY_DEFS
-    code = _path_param("code", {"type": "string", "maxLength": 20})
-    number = _path_param("counter", {"type": "integer", "minimum": 0, "maximum": 1_000_000})
-    username = _path_param("username", {"type": "string", "maxLength": 60})
-    ident = _path_param("id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1})
-    return {
-        "/halls/{hall}/reports/tickets": {"get": tickets},
-        "/halls/{hall}/reports/summary": {"get": summary},
-        "/halls/{hall}/config": {
-            "get": _op(
-                "The hall's whole configuration: hall, areas, counters, users, devices, notices",
-                WHO,
-                [H],
-                ("200", "configuration", ANY_OBJ),
-                401,
-                403,
-                404,
-                tag="manager",
-            )
-        },
-        "/halls/{hall}/config/hall": {
-            "patch": _cfg(
-                "Change the hall's settings (name, time zone, hours, priority policy, voice "
-                "template, rating scale and labels, satisfaction target)",
-                "200",
-                "hall",
-            )
-        },
-        "/halls/{hall}/config/services": {"post": _cfg("Add a service area", "201", "service")},
-        "/halls/{hall}/config/services/{code}": {
-            "patch": _cfg("Change a service area", "200", "service", params=[code])
-        },
-        "/halls/{hall}/config/counters": {"post": _cfg("Add a counter", "201", "counter")},
-        "/halls/{hall}/config/counters/{counter}": {
-            "patch": _cfg("Change a counter's name or areas", "200", "counter", params=[number])
-        },
-        "/halls/{hall}/config/users": {"post": _cfg("Add a user", "201", "user")},
-        "/halls/{hall}/config/users/{username}": {
-            "patch": _cfg(
-                "Change a user's name, role or active flag", "200", "user", params=[username]
-            )
-        },
-        "/halls/{hall}/config/users/{username}/password": {
-            "post": _cfg("Set a new password", "200", "user", params=[username])
-        },
-        "/halls/{hall}/config/devices": {
-            "post": _cfg(
-                "Register a device; its token and page URL are returned once", "201", "device"
-            )
-        },
-        "/halls/{hall}/config/devices/{id}/revoke": {
-            "post": _cfg("Revoke a device's token", "200", "device", body=False, params=[ident])
-        },
-        "/halls/{hall}/config/notices": {"post": _cfg("Add a ticker notice", "201", "notice")},
-        "/halls/{hall}/config/notices/{id}": {
-            "patch": _cfg("Change a ticker notice", "200", "notice", params=[ident]),
-            "delete": _op(
-                "Delete a ticker notice (writes an audit entry and a config.changed event)",
-                WHO,
-                [H, ident],
-                ("200", "deleted", _obj({"deleted": {"type": "integer"}})),
-                401,
-                403,
-                404,
-                tag="manager",
-            ),
-        },
-    }

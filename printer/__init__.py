@@ -10,26 +10,21 @@
 
 Drawing tickets, printer drivers and status, delivery and the print agent of a kiosk PC are the
 separate library :mod:`layso_agent` (agent/ at the top of the repository, no Flask, no
-:mod:`layso`). Loaded only by :func:`init_app`.
+:mod:`layso`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from printer.reprint import bp
+
+__all__ = ["bp", "init_app"]
+
 
 def init_app(app: Any) -> None:
-    """Wire printing into the server: print jobs for kiosk tickets, the agents' socket events
-    and the reprint endpoint (see :mod:`printer.worker`)."""
+    """Wire printing into the server: print jobs for kiosk tickets and the agents' socket events
+    (see :mod:`printer.worker`); the app registers :data:`bp`, the reprint endpoint."""
     from printer.worker import init_app as init_worker
 
     init_worker(app)
-
-
-def _openapi_paths() -> dict[str, Any]:
-    from printer.reprint import openapi_paths
-
-    return openapi_paths()
-
-
-OPENAPI_PATHS = _openapi_paths

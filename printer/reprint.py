@@ -7,13 +7,12 @@ gets it as a ``print.job`` event.
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from layso import errors
+from layso.apidoc import doc, obj
 from layso.models import Counter, Role
 from layso.services.accounts import audit
 from layso.services.common import get_ticket
@@ -26,6 +25,36 @@ bp = Blueprint("printing", __name__)
 
 
 @bp.post("/api/v1/halls/<slug>/tickets/<int:ticket_id>/reprint")
+@doc(
+    "Print a ticket again, marked IN LẠI / REPRINT, on the printer that printed it",
+    who="the clerk at the counter serving the ticket, or a manager or admin; the answer comes "
+    "at once, the printing follows (printer.status tells managers when a printer fails); 409 "
+    "when no printer is set up",
+    ok=(
+        202,
+        "the print job, queued",
+        obj(
+            {
+                "job": obj(
+                    {
+                        "id": {"type": "integer"},
+                        "ticket": {"type": "integer"},
+                        "display_number": {"type": "string"},
+                        "reprint": {"type": "boolean"},
+                        "state": {"enum": ["pending"]},
+                        "printer": {
+                            "enum": ["agent", "server"],
+                            "description": "the kiosk's print agent, or the server's own printer",
+                        },
+                    },
+                    ["id", "ticket", "state", "printer"],
+                )
+            },
+            ["job"],
+        ),
+    ),
+    errors=(401, 403, 404, 409),
+)
 def reprint(slug: str, ticket_id: int) -> ResponseReturnValue:
     """Print a ticket again ("IN LẠI") on the printer that printed it."""
     service: PrintService = current_app.extensions["layso.printer"]
@@ -68,43 +97,3 @@ def reprint(slug: str, ticket_id: int) -> ResponseReturnValue:
     if plan.route == "server":
         service.spawn(service.print_on_server, plan)
     return jsonify(body), 202
-
-
-def openapi_paths() -> dict[str, Any]:
-    from layso.openapi import H, T, _obj, _op
-
-    job = _obj(
-        {
-            "job": _obj(
-                {
-                    "id": {"type": "integer"},
-                    "ticket": {"type": "integer"},
-                    "display_number": {"type": "string"},
-                    "reprint": {"type": "boolean"},
-                    "state": {"enum": ["pending"]},
-                    "printer": {
-                        "enum": ["agent", "server"],
-                        "description": "the kiosk's print agent, or the server's own printer",
-                    },
-                },
-                ["id", "ticket", "state", "printer"],
-            )
-        },
-        ["job"],
-    )
-    return {
-        "/halls/{hall}/tickets/{id}/reprint": {
-            "post": _op(
-                "Print a ticket again, marked IN LẠI / REPRINT, on the printer that printed it",
-                "the clerk at the counter serving the ticket, or a manager or admin; the "
-                "answer comes at once, the printing follows (printer.status tells managers "
-                "when a printer fails); 409 when no printer is set up",
-                [H, T],
-                ("202", "the print job, queued", job),
-                401,
-                403,
-                404,
-                409,
-            )
-        }
-    }

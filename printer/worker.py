@@ -362,12 +362,11 @@ class PrintService:
 
 
 def init_app(app: Flask) -> PrintService:
-    """Create the print service, hear committed events, serve the reprint endpoint."""
+    """Create the print service and hear committed events (the app registers the reprint
+    endpoint, :data:`printer.bp`)."""
     from printer import events  # noqa: F401  (the print agents' socket events)
-    from printer.reprint import bp
 
     service = PrintService(app)
     app.extensions["layso.printer"] = service
     signals.published.connect(service.committed, sender=service.db)
-    app.register_blueprint(bp)
     return service

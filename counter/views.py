@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, jsonify, redirect, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
 
 from layso.apidoc import doc, obj
 from layso.models import Role
@@ -45,7 +46,20 @@ def counter_page() -> ResponseReturnValue:
     if principal is None or principal.kind != "user":
         target = request.full_path.rstrip("?") if request.query_string else request.path
         return redirect(f"/login?next={quote(target, safe='/')}")
-    return render_template("counter/counter.html")
+    return render_template("counter/counter.html", reprint=_serves("POST", REPRINT_SAMPLE))
+
+
+#: any ticket's reprint address: the page offers "IN LẠI" only where the server serves it
+REPRINT_SAMPLE = "/api/v1/halls/demo/tickets/1/reprint"
+
+
+def _serves(method: str, path: str) -> bool:
+    """Whether one of the app's routes answers this method and path."""
+    try:
+        current_app.url_map.bind("localhost").match(path, method=method)
+    except HTTPException:
+        return False
+    return True
 
 
 @bp.get("/rating")

@@ -1,6 +1,7 @@
 /* Layso's browser client, shared by every page: device token, API calls, the hub with resume.
  *
  *   const me = await Layso.whoami();                 // {kind, role, hall, counter, name}
+ *   const me = await Layso.whoami({retry: true});    // a screen that may boot before the server
  *   const r = await Layso.api("POST", `/halls/${me.hall}/tickets`, {service: "TP"});
  *   Layso.connect({hall: me.hall, onSnapshot(state) {...}, onEvent(name, body) {...},
  *                  onStatus(online) {...}});
@@ -12,6 +13,10 @@
  * Signed-in users use their session cookie and the page's CSRF token.
  * The hub connection sends the last seq it saw, so a reconnect replays exactly what was missed
  * (or the server sends a fresh snapshot); events already seen are ignored by seq.
+ *
+ * Page helpers: Layso.$(id), Layso.esc(text) (for innerHTML), Layso.el(tag, attrs, ...children),
+ * Layso.dur(seconds) ("12:34"), Layso.waitMinutes(seconds), Layso.fmtWait(seconds) ("~5 phút"),
+ * Layso.waitText(seconds) (["~1 giờ 5 phút", "~1 h 5 min"]), Layso.sleep(ms).
  */
 (function () {
   "use strict";
@@ -121,9 +126,19 @@
     }
   }
 
-  async function whoami() {
-    const r = await api("GET", "/me");
-    return r.ok ? r.body : null;
+  /* Who this token or session is ({kind, role, hall, counter, name…}); null when the server
+     refuses it. With {retry: true} (a kiosk or a TV may boot before the server) a failure that is
+     not a refusal is tried again with back-off, calling onRetry() before each wait. */
+  async function whoami(opts) {
+    let delay = 1000;
+    for (;;) {
+      const r = await api("GET", "/me");
+      if (r.ok && r.body) return r.body;
+      if (!(opts && opts.retry) || [401, 403, 404].includes(r.status)) return null;
+      if (opts.onRetry) opts.onRetry(r);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 15000);
+    }
   }
 
   const HEAL_EVERY_MS = 60000;
@@ -208,10 +223,68 @@
     };
   }
 
+  // --- page helpers ---------------------------------------------------------------------
+
+  const $ = (id) => document.getElementById(id);
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+
+  /* text made safe for innerHTML; null and undefined give "" */
+  function esc(s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+  }
+
+  /* el("td", {class: "num", text: "12"}, child, ...): attrs may hold class, text, dataset,
+     onEVENT handlers and attributes (true: present, null/undefined/false: left out); a string
+     is the class alone: el("span", "t-name", "Quầy 3") */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (typeof attrs === "string") attrs = {class: attrs};
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = v;
+      else if (k === "class") node.className = v;
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (v === true) node.setAttribute(k, "");
+      else node.setAttribute(k, v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c.nodeType ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  const pad2 = (n) => String(n).padStart(2, "0");
+
+  /* a duration in seconds: 754 → "12:34"; 3700 → "1:01:40"; null → "—" */
+  function dur(s) {
+    if (s === null || s === undefined || Number.isNaN(Number(s))) return "—";
+    s = Math.round(s);
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return h ? `${h}:${pad2(m)}:${pad2(sec)}` : `${m}:${pad2(sec)}`;
+  }
+
+  /* an estimated wait in whole minutes, at least one */
+  const waitMinutes = (seconds) => Math.max(1, Math.round((seconds || 0) / 60));
+
+  /* "~5 phút" (or "~5 min" in English); null → "—" */
   function fmtWait(seconds) {
     if (seconds === null || seconds === undefined) return "—";
-    const m = Math.max(1, Math.round(seconds / 60));
+    const m = waitMinutes(seconds);
     return lang === "en" ? `~${m} min` : `~${m} phút`;
+  }
+
+  /* [Vietnamese, English] of an estimated wait, with hours: ["~1 giờ 5 phút", "~1 h 5 min"];
+     ["Không phải chờ", "no wait"] for none; ["", ""] when unknown */
+  function waitText(seconds) {
+    if (seconds === null || seconds === undefined) return ["", ""];
+    if (seconds <= 0) return ["Không phải chờ", "no wait"];
+    const m = waitMinutes(seconds);
+    if (m < 60) return [`~${m} phút`, `~${m} min`];
+    const h = Math.floor(m / 60), rest = m % 60;
+    return [rest ? `~${h} giờ ${rest} phút` : `~${h} giờ`, `~${h} h ${rest} min`];
   }
 
   /* a random UUID v4 for Idempotency-Key (one per tap or press); crypto.randomUUID exists only
@@ -238,5 +311,6 @@
     setLang(l) { lang = l === "en" ? "en" : "vi"; },
     get lang() { return lang; },
     api, whoami, connect, fmtWait, params, uuid,
+    $, esc, el, dur, sleep, waitMinutes, waitText,
   };
 })();

@@ -7,16 +7,13 @@
 (function () {
   "use strict";
 
-  const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
-    (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const {$, esc} = Layso;
   const bi = (vi, en) => `${esc(vi)} <small>${esc(en)}</small>`;
 
   const KEYS = {
     Enter: "next", F1: "next", F2: "recall", F3: "start", F4: "finish", F6: "no-show",
     F7: "hold", F8: "transfer", F9: "call", F10: "reprint", F11: "pause",
   };
-  const REPRINT_PATH = "/halls/{hall}/tickets/{id}/reprint";
   const LIST_LIMIT = 200;
 
   const st = {
@@ -43,12 +40,9 @@
 
   function serverNow() { return Date.now() + st.skew; }
 
-  function dur(ms) {
+  function dur(ms) {  /* milliseconds, counted in whole seconds: "12:34" */
     if (ms === null || ms === undefined || isNaN(ms)) return "—";
-    const s = Math.max(0, Math.floor(ms / 1000));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(sec).padStart(2, "0");
-    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+    return Layso.dur(Math.max(0, Math.floor(ms / 1000)));
   }
 
   function since(iso, until) {
@@ -751,13 +745,7 @@
     st.hall = me.hall;
     $("who").textContent = me.name;
     $("hall-name").textContent = me.hall_name || me.hall;
-    try {
-      const doc = await fetch("/api/openapi.json", {credentials: "same-origin"});
-      const paths = doc.ok ? (await doc.json()).paths || {} : {};
-      st.reprint = !!(paths[REPRINT_PATH] && paths[REPRINT_PATH].post);
-    } catch (e) {
-      st.reprint = false;
-    }
+    st.reprint = $("counter-main").dataset.reprint === "1";  /* the server serves reprint */
     st.conn = Layso.connect({
       hall: me.hall,
       onSnapshot,

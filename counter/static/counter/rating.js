@@ -8,9 +8,7 @@
 (function () {
   "use strict";
 
-  const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
-    (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const {$, esc} = Layso;
 
   const QUESTION_MS = 20000;   // no tap on the question or the reasons: back to idle
   const THANKS_MS = 5000;

@@ -1,13 +1,13 @@
 /* Shared by the wall display and the counter display: start-up, offline badge, clock, flash.
  *
  *   const me = await LaysoScreen.whoami();   // retries while the server is unreachable
+ *                                            // (showing the offline badge meanwhile)
  *   LaysoScreen.clock.start();               // fills #clock-time / #clock-date each second
  *   LaysoScreen.status(online);              // the "Mất kết nối / Offline" badge
  */
 (function () {
   "use strict";
-  const $ = (id) => document.getElementById(id);
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const {$} = Layso;
 
   /* The badge waits a moment before it shows, so a resync or a blip does not blink it. */
   const OFFLINE_GRACE_MS = 1200;
@@ -31,16 +31,8 @@
 
   /* Who this screen is. A TV may boot before the server does: keep trying, with back-off,
      until the server answers; null when it refuses the token. */
-  async function whoami() {
-    let delay = 1000;
-    for (;;) {
-      const r = await Layso.api("GET", "/me");
-      if (r.ok && r.body) return r.body;
-      if (r.status === 401 || r.status === 403 || r.status === 404) return null;
-      status(false);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 15000);
-    }
+  function whoami() {
+    return Layso.whoami({retry: true, onRetry: () => status(false)});
   }
 
   function showSetup() {
@@ -112,31 +104,5 @@
     el.classList.add("flash");
   }
 
-  function fmtWait(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    if (seconds <= 0) return "Không phải chờ";
-    const m = Math.max(1, Math.round(seconds / 60));
-    if (m < 60) return `~${m} phút`;
-    const h = Math.floor(m / 60);
-    const rest = m % 60;
-    return rest ? `~${h} giờ ${rest} phút` : `~${h} giờ`;
-  }
-
-  function fmtWaitEn(seconds) {
-    if (seconds === null || seconds === undefined) return "";
-    if (seconds <= 0) return "no wait";
-    const m = Math.max(1, Math.round(seconds / 60));
-    return m < 60 ? `~${m} min` : `~${Math.floor(m / 60)} h ${m % 60} min`;
-  }
-
-  /* socket.io retries a lost transport by itself, but not a connection the server refused
-     (e.g. its database was restarting): try that again too, with back-off. */
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = text;
-    return e;
-  }
-
-  window.LaysoScreen = {$, sleep, status, whoami, showSetup, clock, flash, fmtWait, fmtWaitEn, el};
+  window.LaysoScreen = {status, whoami, showSetup, clock, flash};
 })();

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   const S = window.LaysoScreen;
-  const {$} = S;
+  const {$, el} = Layso;
   const state = {hall: null, number: null, counter: null, clerkName: null, clerk: null};
 
   function render() {
@@ -21,26 +21,26 @@
       box.dataset.state = "closed";
       label.textContent = "\u00a0";
       num.textContent = "Quầy đóng";
-      sub.append(S.el("span", null, "Xin vui lòng đến quầy khác"), S.el("small", null, "Closed"));
+      sub.append(el("span", null, "Xin vui lòng đến quầy khác"), el("small", null, "Closed"));
     } else if (c.state === "paused") {
       box.dataset.state = "paused";
       label.textContent = "\u00a0";
       num.textContent = c.pause_reason ? `Tạm dừng — ${c.pause_reason}` : "Tạm dừng";
-      sub.append(S.el("span", null, "Xin vui lòng chờ trong giây lát"), S.el("small", null, "Paused"));
+      sub.append(el("span", null, "Xin vui lòng chờ trong giây lát"), el("small", null, "Paused"));
     } else if (t) {
       box.dataset.state = t.status;
       // the English beside the Vietnamese it translates, not after the area's name
       label.replaceChildren(t.status === "called" ? "Mời quý khách có số " : "Đang phục vụ số ",
-        S.el("small", null, t.status === "called" ? "Now calling" : "Now serving"));
+        el("small", null, t.status === "called" ? "Now calling" : "Now serving"));
       num.textContent = t.display_number;
-      sub.append(S.el("span", null, t.service_name || ""));
+      sub.append(el("span", null, t.service_name || ""));
     } else {
       box.dataset.state = "idle";
       // nobody is called: say so, never "Xin mời số tiếp theo" as if calling
-      label.replaceChildren("Quầy sẵn sàng ", S.el("small", null, "Ready"));
+      label.replaceChildren("Quầy sẵn sàng ", el("small", null, "Ready"));
       num.textContent = "—";
-      sub.append(S.el("span", null, "Vui lòng theo dõi màn hình gọi số"),
-                 S.el("small", null, "Please watch the hall's display"));
+      sub.append(el("span", null, "Vui lòng theo dõi màn hình gọi số"),
+                 el("small", null, "Please watch the hall's display"));
     }
     const name = state.clerkName || "";
     // "Cán bộ quầy 1" already says who it is: no "Cán bộ: Cán bộ quầy 1"

@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   const S = window.LaysoScreen;
-  const {$, el} = S;
+  const {$, el} = Layso;
   const HISTORY = 3;            // the call shown big + two before it (all fit at 36 px)
   const SPEAK_WITHIN_MS = 60000; // a call older than this (a late replay) is shown, not spoken
   const RELOAD_SPEAK_MS = 15000; // a screen (re)loaded this soon after a call says it again
@@ -199,8 +199,9 @@
         wait.textContent = "Hết số hôm nay";
       } else if (s.waiting > 0) {
         const est = Math.max(60, s.estimated_wait_s || 0);
-        wait.textContent = `Chờ ${S.fmtWait(est)}`;
-        wait.title = S.fmtWaitEn(est);
+        const [vi, en] = Layso.waitText(est);
+        wait.textContent = `Chờ ${vi}`;
+        wait.title = en;
       } else {
         wait.textContent = "Không phải chờ";
       }
@@ -327,7 +328,7 @@
         if (this.log.length > 50) this.log.shift();
         this.count += 1;
         document.body.dataset.played = String(this.count);
-        await S.sleep(300);  // a breath between two calls
+        await Layso.sleep(300);  // a breath between two calls
       }
       this.busy = false;
     },

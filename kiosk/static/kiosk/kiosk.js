@@ -17,9 +17,7 @@
 (function () {
   "use strict";
 
-  const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
-    (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const {$, esc} = Layso;
   const root = $("k");
   const serverPrinter = root.dataset.serverPrinter;
 
@@ -34,7 +32,7 @@
   const REFRESH_MS = 60000;             // opening hours change with the clock, not with events
 
   // --- texts ------------------------------------------------------------------------------
-  const m = (s) => Math.max(1, Math.round((s || 0) / 60));
+  const m = Layso.waitMinutes;
   const T = {
     greeting: ["Xin kính chào quý khách", "Welcome"],
     loading: ["Đang tải…", "Loading…"],
@@ -666,14 +664,8 @@
     wire();
     Layso.setLang(lang);
     if (!Layso.init({device: true})) { show("setup"); return; }
-    let me = null;
-    for (let delay = 1000; !me; delay = Math.min(delay * 2, 15000)) {
-      const r = await Layso.api("GET", "/me");
-      if (r.ok) { me = r.body; break; }
-      if (r.status === 401 || r.status === 403) { show("setup"); return; }
-      await new Promise((ok) => setTimeout(ok, delay));  // server not up yet: keep trying
-    }
-    if (me.kind !== "device" || me.role !== "kiosk") { show("setup"); return; }
+    const me = await Layso.whoami({retry: true});  // the server may not be up yet: keep trying
+    if (!me || me.kind !== "device" || me.role !== "kiosk") { show("setup"); return; }
     st.me = me;
     st.hall = me.hall;
     $("k-hall").textContent = me.hall_name || "";

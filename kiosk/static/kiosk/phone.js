@@ -9,9 +9,7 @@
   "use strict";
   const root = document.getElementById("ph");
   if (!root) return;
-  const $ = (id) => document.getElementById(id);
-  const esc = (s) => String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g,
-    (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+  const {$, esc} = Layso;
   const code = root.dataset.code;
   const pollMs = Math.max(2, Number(root.dataset.poll) || 5) * 1000;
   const FINAL = ["done", "cancelled"];

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const {el, dur, minutes, num, pct, clock, day, badge} = Mgr;
-  const $ = (id) => document.getElementById(id);
+  const {$} = Layso;
   let state = null;
   let skewMs = 0; // server clock − browser clock, so "longest wait" is right on a slow PC
   let figuresTimer = null;

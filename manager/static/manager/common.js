@@ -3,34 +3,9 @@
   "use strict";
   const main = document.getElementById("main");
 
-  /* el("td", {class: "num", text: "12"}, child, ...) */
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "text") node.textContent = v;
-      else if (k === "class") node.className = v;
-      else if (k === "dataset") Object.assign(node.dataset, v);
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else if (v === true) node.setAttribute(k, "");
-      else node.setAttribute(k, v);
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(c.nodeType ? c : document.createTextNode(String(c)));
-    }
-    return node;
-  }
+  const {el, dur} = Layso;  /* shared with every page (hall.js) */
 
   function pad(n) { return String(n).padStart(2, "0"); }
-
-  /* 754 → "12:34"; 3700 → "1:01:40"; null → "—" */
-  function dur(s) {
-    if (s === null || s === undefined) return "—";
-    s = Math.round(s);
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
-  }
 
   /* 754 → "12,6 phút"; 40 → "40 giây" */
   function minutes(s) {

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const {el, badge, message, errorText, clock, day} = Mgr;
-  const $ = (id) => document.getElementById(id);
+  const {$} = Layso;
   const base = `/halls/${Mgr.hall}/config`;
   const DEFAULT_LABELS = {
     3: [["Rất hài lòng", "Very satisfied"], ["Hài lòng", "Satisfied"], ["Không hài lòng", "Dissatisfied"]],

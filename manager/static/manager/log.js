@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const {el, dur, num, clock, day, badge} = Mgr;
-  const $ = (id) => document.getElementById(id);
+  const {$} = Layso;
   const form = $("filters");
   const LIMIT = 50;
   let offset = 0;

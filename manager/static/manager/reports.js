@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   const {el, dur, minutes, hours, num, pct, day} = Mgr;
-  const $ = (id) => document.getElementById(id);
+  const {$} = Layso;
   const form = $("range-form");
   const KEY_LABEL = {
     day: "Ngày · Day", service: "Lĩnh vực · Area", counter: "Quầy · Counter",

@@ -26,6 +26,7 @@ def test_counter_page_after_sign_in(client: Any, signed_in: Any) -> None:
     assert "Gọi số tiếp" in html and "Hoàn thành" in html and "Vắng mặt" in html
     assert "<script>" not in html  # CSP: scripts come from files only
     assert "/counter/static/counter/counter.js" in html
+    assert 'data-reprint="1"' in html  # the page offers reprint: the server serves it
 
 
 def test_a_device_token_does_not_open_the_counter_page(client: Any, tokens: Any) -> None:
@@ -41,6 +42,20 @@ def test_rating_page_is_served_to_the_pad(client: Any) -> None:
     assert r.status_code == 200
     assert "Cảm ơn quý khách!" in html and "/counter/static/counter/rating.js" in html
     assert "<script>" not in html
+
+
+def test_counter_page_without_reprint_says_so(
+    client: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no route serves reprint, the page's data attribute says so (the button stays off)."""
+    import counter.views
+
+    monkeypatch.setattr(counter.views, "REPRINT_SAMPLE", "/api/v1/halls/demo/tickets/1/no-such")
+    signed_in("clerk1")
+
+    html = client.get("/counter").get_data(as_text=True)
+
+    assert 'data-reprint="0"' in html
 
 
 @pytest.mark.parametrize(

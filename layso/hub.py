@@ -29,11 +29,10 @@ from layso.services.state import (
     DEVICE_RENDERS,
     REPLAY_LIMIT,
     device_event,
-    device_state,
     events_after,
-    hall_state,
     oldest_seq,
     renders,
+    shared_state,
 )
 from layso.web import has_surrogate
 
@@ -167,8 +166,8 @@ def connect(auth: Any = None) -> bool:
         # to this one client, which is connected to this process: not through the message
         # queue, which would carry every screen's snapshot to every other server process
         if replay is None:
-            state = hall_state(s, hall, now())
-            emit(Ev.SNAPSHOT, device_state(state) if device else state, ignore_queue=True)
+            state, shown = shared_state(s, hall, now())
+            emit(Ev.SNAPSHOT, shown if device else state, ignore_queue=True)
         else:
             for item in replay:
                 body = dict(item)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -61,6 +63,37 @@ def list_services(session: Session, hall: Hall, now: datetime) -> list[dict[str,
         sa.select(Service).where(Service.hall_id == hall.id).order_by(Service.position, Service.id)
     )
     return [service_summary(session, hall, s, now) for s in services if s.active]
+
+
+SNAPSHOT_REUSE_S = 2.0  # a snapshot at the same seq is reused this long (the clock moves on)
+Snapshot = dict[str, Any]
+# per database engine (weakly: a disposed engine takes its snapshots with it), then per
+# (hall, seq, minute): (reusable until, for people, for devices)
+_snapshots: weakref.WeakKeyDictionary[Any, dict[tuple[int, int, datetime], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_state(session: Session, hall: Hall, now: datetime) -> tuple[Snapshot, Snapshot]:
+    """The hall's snapshot for people and for devices, made once per seq and minute and reused
+    for SNAPSHOT_REUSE_S by every screen that asks meanwhile: a thousand displays reconnecting
+    after a restart cost one snapshot, not a thousand (each is some forty queries). Nothing in
+    the log changed since (same seq) and open hours go by the minute, so only the estimates can
+    be up to SNAPSHOT_REUSE_S old; ``at`` is always now. Callers must not change the dicts."""
+    minute = now.replace(second=0, microsecond=0)
+    cache = _snapshots.setdefault(session.get_bind(), {})
+    key = (hall.id, hall.event_seq, minute)
+    moment = time.monotonic()
+    hit = cache.get(key)
+    if hit is None or hit[0] <= moment:
+        for old, (until, _, _) in list(cache.items()):
+            if until <= moment:
+                cache.pop(old, None)
+        state = hall_state(session, hall, now)
+        hit = (moment + SNAPSHOT_REUSE_S, state, device_state(state))
+        cache[key] = hit
+    at = ser.iso(hall, now)
+    return {**hit[1], "at": at}, {**hit[2], "at": at}
 
 
 def hall_state(session: Session, hall: Hall, now: datetime) -> dict[str, Any]:

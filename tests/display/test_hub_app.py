@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import pytest
@@ -55,3 +56,42 @@ def test_a_display_of_another_hall_is_refused(app: Any, other_hall: Any, tokens:
     )
 
     assert not client.is_connected("/hall")
+
+
+def test_screens_joining_at_the_same_seq_share_one_snapshot(
+    app: Any, api: Any, tokens: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thousand displays reconnecting at once cost one snapshot; any change (a new seq) or a
+    new minute makes a fresh one, and each screen still gets its own kind's view and ``at``."""
+    from layso.services import state
+
+    made: list[int] = []
+    real = state.hall_state
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        body = real(*args, **kw)
+        made.append(body["seq"])
+        return body
+
+    monkeypatch.setattr(state, "hall_state", counting)
+    monkeypatch.setattr(state, "_snapshots", weakref.WeakKeyDictionary())
+    screens = [_display(app, tokens("display")) for _ in range(5)]
+    staff = socketio.test_client(
+        app, namespace="/hall", auth={"token": tokens("manager"), "hall": "demo", "after": None}
+    )
+    firsts = [c.get_received("/hall")[0]["args"][0] for c in screens]
+    staff_first = staff.get_received("/hall")[0]["args"][0]
+
+    assert len(made) == 1
+    assert all(body == firsts[0] for body in firsts)
+    clerks = {c["number"]: c["clerk"] for c in staff_first["counters"]}
+    assert clerks[1] == "clerk1"  # people see the login name ...
+    assert {c["number"]: c["clerk"] for c in firsts[0]["counters"]}[1] != "clerk1"  # devices not
+
+    api.post("tickets", tokens("kiosk"), {"service": "TP"})  # a new seq
+    after_change = _display(app, tokens("display")).get_received("/hall")[0]["args"][0]
+    clock.advance(60)  # the same seq, a new minute: open hours may have changed
+    next_minute = _display(app, tokens("display")).get_received("/hall")[0]["args"][0]
+
+    assert len(made) == 3 and after_change["seq"] == firsts[0]["seq"] + 2
+    assert next_minute["at"] != after_change["at"]

@@ -37,8 +37,8 @@ def test_a_display_receives_only_its_own_halls_events(
     mine, other = received(ours), received(theirs)
     assert {b["hall"] for _, b in mine} == {"demo"}
     assert {b["hall"] for _, b in other} == {"other"}
-    assert [n for n, _ in mine].count("ticket.issued") == 1
-    assert [n for n, _ in other] == ["ticket.issued", "queue.changed"]
+    assert [n for n, _ in mine].count("ticket.called") == 1
+    assert [n for n, _ in other] == ["queue.changed"]  # what a display shows of an issue
 
 
 def test_a_token_of_one_hall_cannot_join_another(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,10 +13,8 @@ from layso import serializers as ser
 from layso.events import Ev
 from layso.models import (
     Counter,
-    CounterService,
     CounterState,
     Hall,
-    PriorityPolicy,
     Role,
     Service,
     Ticket,
@@ -31,6 +28,8 @@ from layso.services.common import (
     queue_changed,
     record,
 )
+from layso.services.next_ticket import candidates as _candidates
+from layso.services.next_ticket import choose_next
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +50,61 @@ def _require_open(counter: Counter) -> None:
         raise errors.CounterClosed(counter=counter.number)
     if counter.state == CounterState.PAUSED:
         raise errors.CounterPaused(counter=counter.number)
+
+
+def _clerk_counter(
+    session: Session, hall: Hall, number: int, user: User, *, open_: bool = False
+) -> Counter:
+    """The counter `number`, which must be this clerk's (and open and serving, with `open_`)."""
+    counter = get_counter(session, hall, number)
+    _require_clerk(counter, user)
+    if open_:
+        _require_open(counter)
+    return counter
+
+
+def _require_free(session: Session, counter: Counter) -> None:
+    current = _current(session, counter)
+    if current is not None:
+        raise errors.CounterBusy(counter=counter.number, ticket=current.display_number)
+
+
+def _set_state(
+    session: Session,
+    hall: Hall,
+    counter: Counter,
+    state: CounterState,
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> None:
+    """Move the counter to `state` and tell its screens and the queues it serves."""
+    counter.state = state
+    counter.pause_reason = reason
+    counter.state_since = now
+    session.flush()
+    counter_changed(session, hall, counter, now)
+    for link in counter.links:
+        queue_changed(session, hall, link.service, now)
+
+
+def _release(
+    session: Session,
+    hall: Hall,
+    counter: Counter,
+    ticket: Ticket,
+    user: User,
+    now: datetime,
+    status: TicketStatus,
+    event: Ev,
+) -> None:
+    """The current ticket leaves the counter as `status`; the counter is free again."""
+    ticket.status = status
+    if status != TicketStatus.HELD:
+        ticket.finished_at = now
+    counter.current_ticket_id = None
+    session.flush()
+    _ticket_event(session, hall, event, ticket, counter, user, now)
 
 
 def _require_current(session: Session, counter: Counter, *allowed: TicketStatus) -> Ticket:
@@ -111,13 +165,7 @@ def open_counter(
         return counter  # already here: opening twice changes nothing
     counter.clerk_id = user.id
     counter.clerk = user
-    counter.state = CounterState.OPEN
-    counter.pause_reason = None
-    counter.state_since = now
-    session.flush()
-    counter_changed(session, hall, counter, now)
-    for link in counter.links:
-        queue_changed(session, hall, link.service, now)
+    _set_state(session, hall, counter, CounterState.OPEN, now)
     logger.info("hall %s: %s opened counter %s", hall.slug, user.username, number)
     return counter
 
@@ -129,28 +177,19 @@ def close_counter(
     counter = get_counter(session, hall, number)
     if counter.clerk_id != user.id and user.role == Role.CLERK:
         raise errors.NotYourCounter(counter=number)
-    current = _current(session, counter)
-    if current is not None:
-        raise errors.CounterBusy(counter=number, ticket=current.display_number)
+    _require_free(session, counter)
     if counter.state == CounterState.CLOSED and counter.clerk_id is None:
         return counter
     counter.clerk_id = None
     counter.clerk = None
-    counter.state = CounterState.CLOSED
-    counter.pause_reason = None
-    counter.state_since = now
-    session.flush()
-    counter_changed(session, hall, counter, now)
-    for link in counter.links:
-        queue_changed(session, hall, link.service, now)
+    _set_state(session, hall, counter, CounterState.CLOSED, now)
     return counter
 
 
 def pause_counter(
     session: Session, hall: Hall, number: int, *, user: User, reason: str, now: datetime
 ) -> Counter:
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
         raise errors.BadRequest(
@@ -163,91 +202,21 @@ def pause_counter(
             if counter.state == CounterState.PAUSED
             else errors.CounterClosed(counter=number)
         )
-    current = _current(session, counter)
-    if current is not None:
-        raise errors.CounterBusy(counter=number, ticket=current.display_number)
-    counter.state = CounterState.PAUSED
-    counter.pause_reason = reason
-    counter.state_since = now
-    counter_changed(session, hall, counter, now)
-    for link in counter.links:
-        queue_changed(session, hall, link.service, now)
+    _require_free(session, counter)
+    _set_state(session, hall, counter, CounterState.PAUSED, now, reason=reason)
     return counter
 
 
 def resume_counter(
     session: Session, hall: Hall, number: int, *, user: User, now: datetime
 ) -> Counter:
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     if counter.state != CounterState.PAUSED:
         raise errors.InvalidTransition(
             ticket=f"#{number}", status=counter.state.value, action="resumed"
         )
-    counter.state = CounterState.OPEN
-    counter.pause_reason = None
-    counter.state_since = now
-    counter_changed(session, hall, counter, now)
-    for link in counter.links:
-        queue_changed(session, hall, link.service, now)
+    _set_state(session, hall, counter, CounterState.OPEN, now)
     return counter
-
-
-# --- choosing the next ticket ---------------------------------------------------------------
-
-
-def _candidates(session: Session, counter: Counter) -> list[Ticket]:
-    """The few waiting tickets that can be next at this counter, oldest first: the oldest sent
-    to it, else the oldest priority and the oldest ordinary ticket of its areas' queues.
-
-    Every policy of :func:`choose_next` picks among these (within a class the oldest always
-    wins), so a call reads at most three rows by index however long the queues are.
-    """
-    waiting = [Ticket.hall_id == counter.hall_id, Ticket.status == TicketStatus.WAITING]
-    oldest = (Ticket.queued_at, Ticket.id)
-
-    def first(*where: Any) -> Ticket | None:
-        stmt = sa.select(Ticket).where(*waiting, *where).order_by(*oldest).limit(1)
-        return session.scalars(stmt).first()
-
-    direct = first(Ticket.target_counter_id == counter.id)
-    if direct is not None:
-        return [direct]
-    areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter.id)
-    queue = (Ticket.target_counter_id.is_(None), Ticket.service_id.in_(areas))
-    found = [first(*queue, Ticket.priority.is_not(None)), first(*queue, Ticket.priority.is_(None))]
-    return sorted((t for t in found if t is not None), key=lambda t: (t.queued_at, t.id))
-
-
-def choose_next(
-    hall: Hall, counter: Counter, waiting: list[Ticket], now: datetime
-) -> Ticket | None:
-    """Pick by the hall's priority policy; among equals the oldest waiting goes first.
-
-    `waiting` is ordered oldest first. Tickets transferred to this very counter come first.
-    """
-    if not waiting:
-        return None
-    direct = [t for t in waiting if t.target_counter_id == counter.id]
-    if direct:
-        return direct[0]
-    priority = [t for t in waiting if t.priority]
-    normal = [t for t in waiting if not t.priority]
-    policy = hall.priority_policy
-    if policy == PriorityPolicy.STRICT:
-        return (priority or normal)[0]
-    if policy == PriorityPolicy.INTERLEAVED:
-        if priority and (not normal or counter.calls_since_priority >= hall.priority_interleave):
-            return priority[0]
-        return normal[0] if normal else None
-
-    # weighted: a priority ticket's wait counts `priority_weight` times
-    def score(t: Ticket) -> tuple[float, float]:
-        waited = (now - t.queued_at).total_seconds()
-        weight = hall.priority_weight if t.priority else 1.0
-        return (-waited * weight, t.queued_at.timestamp())
-
-    return min(waiting, key=score)
 
 
 def _call(
@@ -291,9 +260,7 @@ def call_next(
     session: Session, hall: Hall, number: int, *, user: User, now: datetime
 ) -> Ticket | None:
     """Call the next ticket for the counter; a ticket being served is finished first."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
-    _require_open(counter)
+    counter = _clerk_counter(session, hall, number, user, open_=True)
     current = _current(session, counter)
     if current is not None:
         if current.status != TicketStatus.SERVING:
@@ -318,12 +285,8 @@ def call_number(
     """Call a given number of today (waiting, held or a late no-show) at this counter."""
     from layso.services.common import business_date
 
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
-    _require_open(counter)
-    current = _current(session, counter)
-    if current is not None:
-        raise errors.CounterBusy(counter=number, ticket=current.display_number)
+    counter = _clerk_counter(session, hall, number, user, open_=True)
+    _require_free(session, counter)
     service = get_service(session, hall, service_code)
     ticket = session.scalars(
         sa.select(Ticket).where(
@@ -346,9 +309,7 @@ def call_number(
 
 def recall(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:
     """Call the current ticket again: the last call is the one that counts for walk time."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
-    _require_open(counter)
+    counter = _clerk_counter(session, hall, number, user, open_=True)
     ticket = _require_current(session, counter, TicketStatus.CALLED)
     ticket.call_count += 1
     ticket.called_at = now
@@ -360,8 +321,7 @@ def recall(session: Session, hall: Hall, number: int, *, user: User, now: dateti
 
 def start(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:
     """The citizen has arrived at the counter: service begins."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.CALLED)
     ticket.status = TicketStatus.SERVING
     ticket.started_at = ticket.started_at or now
@@ -394,11 +354,7 @@ def _request_rating(
 def _finish(
     session: Session, hall: Hall, counter: Counter, ticket: Ticket, user: User, now: datetime
 ) -> None:
-    ticket.status = TicketStatus.DONE
-    ticket.finished_at = now
-    counter.current_ticket_id = None
-    session.flush()
-    _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
+    _release(session, hall, counter, ticket, user, now, TicketStatus.DONE, Ev.TICKET_FINISHED)
     if hall.rating_on != "start":
         _request_rating(session, hall, counter, ticket, now)
     counter_changed(session, hall, counter, now)
@@ -406,8 +362,7 @@ def _finish(
 
 def finish(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:
     """Service is over; the rating pad asks the citizen how it went."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.SERVING)
     _finish(session, hall, counter, ticket, user, now)
     queue_changed(session, hall, ticket.service, now)  # the estimate learns from this visit
@@ -416,27 +371,18 @@ def finish(session: Session, hall: Hall, number: int, *, user: User, now: dateti
 
 def no_show(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:
     """The called citizen did not come."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.CALLED)
-    ticket.status = TicketStatus.NO_SHOW
-    ticket.finished_at = now
-    counter.current_ticket_id = None
-    session.flush()
-    _ticket_event(session, hall, Ev.TICKET_NO_SHOW, ticket, counter, user, now)
+    _release(session, hall, counter, ticket, user, now, TicketStatus.NO_SHOW, Ev.TICKET_NO_SHOW)
     counter_changed(session, hall, counter, now)
     return ticket
 
 
 def hold(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:
     """Set the current ticket aside (the citizen fetches a document) and free the counter."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.CALLED, TicketStatus.SERVING)
-    ticket.status = TicketStatus.HELD
-    counter.current_ticket_id = None
-    session.flush()
-    _ticket_event(session, hall, Ev.TICKET_HELD, ticket, counter, user, now)
+    _release(session, hall, counter, ticket, user, now, TicketStatus.HELD, Ev.TICKET_HELD)
     counter_changed(session, hall, counter, now)
     return ticket
 
@@ -445,12 +391,8 @@ def unhold(
     session: Session, hall: Hall, number: int, *, user: User, ticket_id: int, now: datetime
 ) -> Ticket:
     """Bring a held ticket back to this counter: it is called again."""
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
-    _require_open(counter)
-    current = _current(session, counter)
-    if current is not None:
-        raise errors.CounterBusy(counter=number, ticket=current.display_number)
+    counter = _clerk_counter(session, hall, number, user, open_=True)
+    _require_free(session, counter)
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or ticket.hall_id != hall.id:
         raise errors.UnknownTicket()
@@ -477,8 +419,7 @@ def transfer(
             vi="Chọn một lĩnh vực hoặc một quầy để chuyển.",
             en="Give either a service area or a counter to transfer to.",
         )
-    counter = get_counter(session, hall, number)
-    _require_clerk(counter, user)
+    counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.CALLED, TicketStatus.SERVING)
     old_service: Service = ticket.service
     target: Counter | None = None

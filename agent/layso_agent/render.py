@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
-import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-import qrcode
 from escpos.escpos import Escpos
 from PIL import Image, ImageDraw, ImageFont
 
+from layso_agent.parts import (
+    BLACK,
+    INK,
+    WHITE,
+    Block,
+    Run,
+    blocks,
+    font,
+    line_width,
+    metrics,
+    nfc,
+    number_size,
+    qr_modules,
+    wrap_runs,
+)
 from layso_agent.raster import raster_commands
 from layso_agent.ticket import TicketView
 
@@ -43,34 +52,6 @@ QR_CAPTION = "Quét mã để theo dõi lượt / Scan to follow your turn"
 NO_ESTIMATE = "—"
 CALLED_NEXT = "Được gọi ngay (next)"
 
-_FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
-# Vietnamese stacks two marks over capitals (Ẫ, Ỗ) and hangs one under (Ỵ, Ộ): a line must make
-# room for both, or the marks of one line touch the next.
-_TALL_SAMPLE = "ẪỖẤẶỸ"
-_DEEP_SAMPLE = "ỴỵgjỘ"
-_BLACK = 0
-_WHITE = 255
-# grey -> dot, as convert("1") without dithering thresholds (a dot below 128)
-_INK = [255 if v < 128 else 0 for v in range(256)]
-_MODULE_PIXELS = bytes([_WHITE, _BLACK]) + bytes(254)
-# The QR code: error level M, and a fixed mask so that qrcode does not draw all 8 masks to pick
-# the "best" (most of a ticket's drawing time before); any mask reads the same. Mask 3 had the
-# lowest penalty (qrcode's own score of the 8) on average and at worst over 300 random status
-# URLs of four kinds of server address. At least version 3 (29 modules: a status URL of up to
-# 42 bytes), so the code keeps one size from ticket to ticket; a longer URL still gets the bigger
-# version it needs.
-QR_ERROR = qrcode.constants.ERROR_CORRECT_M
-QR_MASK = 3
-QR_MIN_VERSION = 3
-#: Blocks of a ticket that are the same from ticket to ticket (the hall's header, the labels),
-#: drawn once and pasted: how many to keep (least recently used dropped first).
-BLOCK_CACHE_SIZE = 256
-
-
-def nfc(text: str) -> str:
-    """Return text in NFC, the precomposed form every font and code page here expects."""
-    return unicodedata.normalize("NFC", text)
-
 
 def format_issued_at(view: TicketView) -> str:
     """Return the issue time as printed: ``08:15 21/11/2026`` (hall's local time)."""
@@ -90,187 +71,6 @@ def format_wait(estimated_wait_s: int | None) -> str:
 # Image ticket
 
 
-#: The bundled fonts, next to this module (package data in pyproject.toml).
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-
-
-@lru_cache(maxsize=32)
-def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """Return the bundled DejaVu Sans (bold or regular) at ``size`` pixels."""
-    return ImageFont.truetype(str(FONT_DIR / _FONT_FILES[bold]), size)
-
-
-@dataclass(frozen=True)
-class _LineMetrics:
-    above: int  # baseline to the highest mark a Vietnamese line can have
-    below: int  # baseline to the lowest
-
-    @property
-    def height(self) -> int:
-        return self.above + self.below
-
-
-@lru_cache(maxsize=64)
-def _metrics(f: ImageFont.FreeTypeFont) -> _LineMetrics:
-    ascent, descent = f.getmetrics()
-    top = f.getbbox(_TALL_SAMPLE, anchor="ls")[1]
-    bottom = f.getbbox(_DEEP_SAMPLE, anchor="ls")[3]
-    return _LineMetrics(above=max(ascent, -top), below=max(descent, bottom))
-
-
-Run = tuple[str, ImageFont.FreeTypeFont]
-
-
-def _line_width(line: list[Run]) -> float:
-    """Width of a line of runs, one space (in the next run's font) between runs."""
-    width = 0.0
-    for i, (text, f) in enumerate(line):
-        if i:
-            width += f.getlength(" ")
-        width += f.getlength(text)
-    return width
-
-
-def _merge(words: list[Run]) -> list[Run]:
-    """Join neighbouring words in the same font, so kerning and spaces measure as drawn."""
-    merged: list[Run] = []
-    for word, f in words:
-        if merged and merged[-1][1] is f:
-            merged[-1] = (f"{merged[-1][0]} {word}", f)
-        else:
-            merged.append((word, f))
-    return merged
-
-
-def _split_long_word(word: str, f: ImageFont.FreeTypeFont, max_width: float) -> Iterator[str]:
-    piece = ""
-    for char in word:
-        if piece and f.getlength(piece + char) > max_width:
-            yield piece
-            piece = ""
-        piece += char
-    if piece:
-        yield piece
-
-
-def wrap_runs(runs: list[Run], max_width: float) -> list[list[Run]]:
-    """Wrap runs of (text, font) into lines no wider than ``max_width``, breaking at spaces.
-
-    A word wider than the line (a long URL) is broken between characters.
-    """
-    words: list[Run] = []
-    for text, f in runs:
-        # Only plain spaces break: a value spelled with no-break spaces stays on one line.
-        for word in filter(None, nfc(text).split(" ")):
-            if f.getlength(word) > max_width:
-                words.extend((piece, f) for piece in _split_long_word(word, f, max_width))
-            else:
-                words.append((word, f))
-    lines: list[list[Run]] = []
-    line: list[Run] = []
-    for word in words:
-        candidate = _merge([*line, word])
-        if line and _line_width(candidate) > max_width:
-            lines.append(line)
-            line = [word]
-        else:
-            line.append(word)
-    if line:
-        lines.append(line)
-    # no lone last word ("… xã Tân" / "Phú"): take one more word down when it fits
-    if len(lines) > 1 and len(lines[-1]) == 1 and len(lines[-2]) >= 3:
-        moved = [lines[-2][-1], *lines[-1]]
-        if _line_width(_merge(moved)) <= max_width:
-            lines[-2:] = [lines[-2][:-1], moved]
-    return [_merge(line) for line in lines]
-
-
-@dataclass(frozen=True)
-class _Block:
-    """Part of a ticket drawn once: its ink, and how far it moves the pen down.
-
-    The ink is kept as a 1-bit mask (set where the finished ticket has a dot): thresholding is
-    all :meth:`_Canvas.finish` does to the grey pixels, and it gives the same dots whether it
-    happens before or after pasting; a block takes an eighth of the memory of its grey strip.
-    """
-
-    ink: Image.Image  # mode "1", the paper's width; may reach below ``advance``
-    advance: int
-
-
-class _BlockCache:
-    """The blocks drawn so far, by what they say and the paper width: a bounded LRU."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._blocks: OrderedDict[tuple[Hashable, ...], _Block] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Hashable, ...]) -> _Block | None:
-        with self._lock:
-            block = self._blocks.get(key)
-            if block is not None:
-                self._blocks.move_to_end(key)
-            return block
-
-    def put(self, key: tuple[Hashable, ...], block: _Block) -> _Block:
-        with self._lock:
-            self._blocks[key] = block
-            self._blocks.move_to_end(key)
-            while len(self._blocks) > self.size:
-                self._blocks.popitem(last=False)
-        return block
-
-    def __len__(self) -> int:
-        return len(self._blocks)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._blocks.clear()
-
-
-_blocks = _BlockCache(BLOCK_CACHE_SIZE)
-
-
-def clear_caches() -> None:
-    """Forget every block, number size and QR code drawn so far (fonts stay loaded)."""
-    _blocks.clear()
-    _number_size.cache_clear()
-    qr_modules.cache_clear()
-
-
-@lru_cache(maxsize=1024)
-def _number_size(number: str, max_width: float, max_height: float) -> int:
-    """The largest bold size at which ``number`` fits ``max_width`` by ``max_height``."""
-
-    def ink(size: int) -> tuple[int, int, int, int]:
-        return font(size, bold=True).getbbox(number, anchor="ls")
-
-    # glyphs scale with the size: measure once, scale, then step down past any rounding
-    left, top, right, bottom = ink(100)
-    size = int(100 * min(max_width / max(1, right - left), max_height / max(1, bottom - top)))
-    size = max(10, size)
-    while size > 10:
-        left, top, right, bottom = ink(size)
-        if right - left <= max_width and bottom - top <= max_height:
-            break
-        size -= 1
-    return size
-
-
-@lru_cache(maxsize=16)
-def qr_modules(data: str) -> Image.Image:
-    """The QR code of ``data``, one pixel per module (black on white, 4-module quiet zone)."""
-    code = qrcode.QRCode(
-        version=QR_MIN_VERSION, error_correction=QR_ERROR, border=4, mask_pattern=QR_MASK
-    )
-    code.add_data(data)
-    code.make(fit=True)  # from QR_MIN_VERSION up, only if the data needs more
-    matrix = code.get_matrix()
-    pixels = b"".join(map(bytes, matrix)).translate(_MODULE_PIXELS)  # True -> 1 -> black
-    return Image.frombytes("L", (len(matrix), len(matrix)), pixels)
-
-
 class _Canvas:
     """A white strip the width of the paper that grows downwards as blocks are added."""
 
@@ -280,7 +80,7 @@ class _Canvas:
         # Text shrinks less than the paper: 58 mm tickets stay readable at arm's length.
         self.text_scale = math.sqrt(self.scale)
         self.margin = max(8, round(14 * self.scale))
-        self.image = Image.new("L", (width, height or width * 3), _WHITE)
+        self.image = Image.new("L", (width, height or width * 3), WHITE)
         self.draw = ImageDraw.Draw(self.image)
         self.y = self.margin if top is None else top
 
@@ -305,31 +105,31 @@ class _Canvas:
         themselves, not a hall or a ticket id): a hall renamed draws its new name at once.
         """
         key = (draw.__qualname__, self.width, *args)
-        block = _blocks.get(key)
+        block = blocks.get(key)
         if block is None:
             canvas = _Canvas(self.width, top=0, height=self.width // 2)
             draw(canvas, *args)
-            block = _blocks.put(key, canvas.as_block())
+            block = blocks.put(key, canvas.as_block())
         self.paste(block)
 
-    def as_block(self) -> _Block:
+    def as_block(self) -> Block:
         """What has been drawn from the top, with any ink that hangs below the pen."""
-        dots = self.image.point(_INK, "1")
+        dots = self.image.point(INK, "1")
         bbox = dots.getbbox()
         bottom = max(self.y, bbox[3] if bbox else 0)
-        return _Block(dots.crop((0, 0, self.width, bottom)), advance=self.y)
+        return Block(dots.crop((0, 0, self.width, bottom)), advance=self.y)
 
-    def paste(self, block: _Block) -> None:
+    def paste(self, block: Block) -> None:
         """Add a block's ink below the pen (over any ink already there, as drawing would)."""
         self.ensure(block.ink.height)
-        self.image.paste(_BLACK, (0, self.y, self.width, self.y + block.ink.height), block.ink)
+        self.image.paste(BLACK, (0, self.y, self.width, self.y + block.ink.height), block.ink)
         self.y += block.advance
 
     def ensure(self, height: int) -> None:
         """Grow the strip so that ``height`` more pixels fit below ``y``."""
         needed = self.y + height + self.margin
         if needed > self.image.height:
-            grown = Image.new("L", (self.width, max(needed, self.image.height * 2)), _WHITE)
+            grown = Image.new("L", (self.width, max(needed, self.image.height * 2)), WHITE)
             grown.paste(self.image, (0, 0))
             self.image = grown
             self.draw = ImageDraw.Draw(self.image)
@@ -342,18 +142,18 @@ class _Canvas:
         runs: list[Run],
         *,
         align: str = "center",
-        fill: int = _BLACK,
+        fill: int = BLACK,
         line_gap: float = 0.15,
         max_width: float | None = None,
     ) -> None:
         """Draw wrapped runs; every line gets room for Vietnamese marks above and below."""
         max_width = self.inner_width if max_width is None else max_width
         for line in wrap_runs(runs, max_width):
-            above = max(_metrics(f).above for _, f in line)
-            below = max(_metrics(f).below for _, f in line)
+            above = max(metrics(f).above for _, f in line)
+            below = max(metrics(f).below for _, f in line)
             self.ensure(above + below)
             baseline = self.y + above
-            width = _line_width(line)
+            width = line_width(line)
             if align == "center":
                 x = (self.width - width) / 2
             else:
@@ -418,7 +218,7 @@ class _Canvas:
         step = (self.inner_width - dash) / max(1, count - 1)
         for i in range(count):
             x = self.margin + round(i * step)
-            self.draw.rectangle((x, self.y, x + dash - 1, self.y + thickness - 1), fill=_BLACK)
+            self.draw.rectangle((x, self.y, x + dash - 1, self.y + thickness - 1), fill=BLACK)
         self.y += thickness + gap
 
     def banner(self, text: str, f: ImageFont.FreeTypeFont, *, inverted: bool) -> None:
@@ -427,28 +227,28 @@ class _Canvas:
         border = max(3, round(4 * self.scale))
         inner = self.inner_width - 2 * (pad + border)
         lines = wrap_runs([(text, f)], inner)
-        m = _metrics(f)
+        m = metrics(f)
         height = len(lines) * m.height + 2 * (pad + border)
         self.ensure(height)
         box = (self.margin, self.y, self.width - self.margin - 1, self.y + height - 1)
         if inverted:
-            self.draw.rectangle(box, fill=_BLACK)
+            self.draw.rectangle(box, fill=BLACK)
         else:
-            self.draw.rectangle(box, outline=_BLACK, width=border)
+            self.draw.rectangle(box, outline=BLACK, width=border)
         self.y += pad + border
         for line in lines:
-            self.paragraph(line, fill=_WHITE if inverted else _BLACK, line_gap=0, max_width=inner)
+            self.paragraph(line, fill=WHITE if inverted else BLACK, line_gap=0, max_width=inner)
         self.y = box[3] + 1
 
     def number(self, number: str) -> tuple[int, int]:
         """Draw the ticket number as large as the paper allows; return its band (top, bottom)."""
         number = nfc(number)
-        f = font(_number_size(number, self.inner_width * 0.94, self.width * 0.42), bold=True)
+        f = font(number_size(number, self.inner_width * 0.94, self.width * 0.42), bold=True)
         left, top, right, bottom = f.getbbox(number, anchor="ls")
         self.ensure(bottom - top)
         baseline = self.y - top
         x = (self.width - (right - left)) / 2 - left
-        self.draw.text((x, baseline), number, font=f, fill=_BLACK, anchor="ls")
+        self.draw.text((x, baseline), number, font=f, fill=BLACK, anchor="ls")
         band = (self.y, self.y + bottom - top)
         self.y = band[1]
         return band

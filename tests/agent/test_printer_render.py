@@ -12,7 +12,7 @@ from escpos.printer import Dummy
 from escpos_decode import decode, decode_text
 from PIL import Image, ImageChops, ImageDraw
 
-from layso_agent import render
+from layso_agent import parts
 from layso_agent.render import (
     FONT_DIR,
     clear_caches,
@@ -344,15 +344,15 @@ def test_cached_header_follows_the_halls_new_name() -> None:
 def test_block_cache_is_reused_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_caches()
     render_ticket_image(sample_ticket())
-    blocks = len(render._blocks)
+    blocks = len(parts.blocks)
 
     render_ticket_image(sample_ticket(display_number="1024", status_url="http://x/t/AAAA2222"))
-    assert len(render._blocks) == blocks  # same hall, area and values: nothing new drawn
+    assert len(parts.blocks) == blocks  # same hall, area and values: nothing new drawn
 
-    monkeypatch.setattr(render._blocks, "size", blocks + 2)
+    monkeypatch.setattr(parts.blocks, "size", blocks + 2)
     for ahead in range(10):
         render_ticket_image(sample_ticket(ahead=ahead + 50))
-    assert len(render._blocks) == blocks + 2
+    assert len(parts.blocks) == blocks + 2
     clear_caches()
 
 

@@ -75,6 +75,7 @@ from _server import (  # noqa: E402
     start_server,
     stop_process,
 )
+from _sockets import first_reads, flood  # noqa: E402
 from load import display_client_class  # noqa: E402
 
 HALL = "demo"
@@ -960,6 +961,24 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
         def settled(ids: list[int]) -> bool:
             return "pending" not in print_states(ids)
 
+        def issue_in_time(label: str, n: int, figure: str, note: str = "") -> list[int]:
+            """Issue n tickets with the printer in trouble: each must still answer 201 in time."""
+            outs = issue_some(n)
+            ms = [o.ms for o in outs]
+            d.figures[figure] = (round(percentile(ms, 50)), round(max(ms)))
+            d.check(
+                all(o.status == 201 for o in outs) and max(ms) < timeout * 1000,
+                f"{label}: {n} tickets all 201 ({summarize(outs)}), issue p50 "
+                f"{percentile(ms, 50):.0f} ms, max {max(ms):.0f} ms{note}",
+            )
+            return [o.body["ticket"]["id"] for o in outs if o.status == 201]
+
+        def settle(ids: list[int], within: float) -> tuple[Counter[str], float]:
+            """Wait until no ticket's print is pending: their print states, and how long it took."""
+            t0 = time.monotonic()
+            poll(lambda: settled(ids), within)
+            return print_states(ids), time.monotonic() - t0
+
         # 1. the printer works
         ok = issue_some(5)
         ids = [o.body["ticket"]["id"] for o in ok if o.status == 201]
@@ -975,22 +994,14 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
         printer.kill()
         printer.wait(10)
         d.say(f"killed the fake printer on port {pport}")
-        down = issue_some(10)
-        ms = [o.ms for o in down]
-        d.figures["issue_ms_printer_dead"] = (round(percentile(ms, 50)), round(max(ms)))
-        d.check(
-            all(o.status == 201 for o in down) and max(ms) < timeout * 1000,
-            f"printer dead: 10 tickets all 201 ({summarize(down)}), issue p50 "
-            f"{percentile(ms, 50):.0f} ms, max {max(ms):.0f} ms (printer timeout {timeout} s)",
+        ids = issue_in_time(
+            "printer dead", 10, "issue_ms_printer_dead", f" (printer timeout {timeout} s)"
         )
-        ids = [o.body["ticket"]["id"] for o in down if o.status == 201]
-        t0 = time.monotonic()
-        poll(lambda: settled(ids), 60)
-        states = print_states(ids)
+        states, took = settle(ids, 60)
         why = [p for p in printers() if p.get("state") not in (None, "ok")]
         d.check(
             states == Counter({"failed": len(ids)}) and bool(why),
-            f"printer dead: print_state {dict(states)} (settled in {time.monotonic() - t0:.1f} s);"
+            f"printer dead: print_state {dict(states)} (settled in {took:.1f} s);"
             f" GET /state printers: {shown(printers())}",
         )
 
@@ -998,18 +1009,8 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
         silent = start_fake_printer(pport, plog, silent=True)
         stack.callback(lambda: stop_process(silent))
         d.say("a silent printer now accepts on that port and never reads or answers")
-        hung = issue_some(5)
-        ms = [o.ms for o in hung]
-        d.figures["issue_ms_printer_silent"] = (round(percentile(ms, 50)), round(max(ms)))
-        d.check(
-            all(o.status == 201 for o in hung) and max(ms) < timeout * 1000,
-            f"printer silent: 5 tickets all 201 ({summarize(hung)}), issue p50 "
-            f"{percentile(ms, 50):.0f} ms, max {max(ms):.0f} ms",
-        )
-        ids = [o.body["ticket"]["id"] for o in hung if o.status == 201]
-        t0 = time.monotonic()
-        poll(lambda: settled(ids), 90)
-        states = print_states(ids)
+        ids = issue_in_time("printer silent", 5, "issue_ms_printer_silent")
+        states, _ = settle(ids, 90)
         d.figures["silent_printer_print_state"] = dict(states)
         if "printed" in states:
             d.note(
@@ -1048,55 +1049,8 @@ def drill_printer(d: Drill, args: argparse.Namespace) -> None:
 # e) flood and f) sqlitelock
 
 
-def _flood(port: int, n: int, payload: bytes, within: float = 15.0) -> list[socket.socket]:
-    """n sockets opened at once, each sending `payload` as soon as it is connected."""
-    import selectors
-
-    socks, sel = [], selectors.DefaultSelector()
-    for _ in range(n):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex(("127.0.0.1", port))
-        socks.append(s)
-        sel.register(s, selectors.EVENT_WRITE)
-    pending, deadline = n, time.monotonic() + within
-    while pending and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=0.2):
-            s = key.fileobj  # type: ignore[assignment]
-            sel.unregister(s)
-            pending -= 1
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                try:
-                    s.send(payload)
-                except OSError:
-                    pass
-    sel.close()
-    return socks
-
-
-def _wait_read(socks: list[socket.socket], within: float, until_eof: bool) -> list[float]:
-    """Seconds until each socket got its first bytes (or, with until_eof, was closed)."""
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        sel.register(s, selectors.EVENT_READ)
-    t0, done = time.monotonic(), []
-    while len(done) < len(socks) and time.monotonic() - t0 < within:
-        for key, _ in sel.select(timeout=0.2):
-            s = key.fileobj  # type: ignore[assignment]
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if until_eof and data:
-                continue
-            sel.unregister(s)
-            done.append(time.monotonic() - t0)
-    sel.close()
-    return done
+def _seconds(seen: list[tuple[socket.socket, float, bool]]) -> list[float]:
+    return [t for _, t, _ in seen]
 
 
 def _healthz(url: str, n: int) -> list[Outcome]:
@@ -1115,6 +1069,32 @@ def _ms(outs: list[Outcome]) -> str:
     return (
         f"{len(ok)} of {len(outs)} answered; median {percentile(ok, 50):.0f} ms, "
         f"max {max(ok):.0f} ms"
+    )
+
+
+def _check_probes(
+    d: Drill, prefix: str, first: list[Outcome], probes: list[Outcome], during: str
+) -> None:
+    """/healthz answered during a burst (the first probe) and steadily while it stays open."""
+    d.figures[f"{prefix}_first_healthz_ms"] = round(first[0].ms)
+    d.figures[f"{prefix}_healthz"] = _ms(probes)
+    d.check(
+        first[0].status == 200,
+        f"/healthz answered during the burst (queued behind it): {first[0].ms:.0f} ms",
+    )
+    d.check(
+        all(o.status == 200 and o.ms < 1000 for o in probes),
+        f"/healthz with {during}: {_ms(probes)}",
+    )
+
+
+def _check_closed(d: Drill, figure: str, socks: list[socket.socket], what: str) -> None:
+    """Every socket of a burst is closed by the server within 30 s; `what` takes the last's s."""
+    closed = _seconds(first_reads(socks, 30, until_eof=True))
+    d.figures[figure] = round(max(closed), 1) if closed else None
+    d.check(
+        len(closed) == len(socks),
+        f"{len(closed)} of {len(socks)} " + what.format(max(closed or [0])),
     )
 
 
@@ -1148,27 +1128,18 @@ def drill_flood(d: Drill, args: argparse.Namespace) -> None:
         wait_healthy(url, proc)
         partial = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # one header, then nothing
         t0 = time.monotonic()
-        socks = _flood(port, n, partial)
+        socks = flood(port, n, partial, within=15.0)
         stack.callback(lambda: [s.close() for s in socks])
         d.say(f"{n} partial requests open in {time.monotonic() - t0:.2f} s")
         first = _healthz(url, 1)
         probes = _healthz(url, 20)
-        d.figures["partial_first_healthz_ms"] = round(first[0].ms)
-        d.figures["partial_healthz"] = _ms(probes)
-        d.check(
-            first[0].status == 200,
-            f"/healthz answered during the burst (queued behind it): {first[0].ms:.0f} ms",
-        )
-        d.check(
-            all(o.status == 200 and o.ms < 1000 for o in probes),
-            f"/healthz with {n} partial requests open: {_ms(probes)}",
-        )
-        closed = _wait_read(socks, 30, until_eof=True)
-        d.figures["partial_closed_s"] = round(max(closed), 1) if closed else None
-        d.check(
-            len(closed) == n,
-            f"{len(closed)} of {n} partial requests closed by the server, the last after "
-            f"{max(closed or [0]):.1f} s (LAYSO_HEADER_TIMEOUT 10 s)",
+        _check_probes(d, "partial", first, probes, f"{n} partial requests open")
+        _check_closed(
+            d,
+            "partial_closed_s",
+            socks,
+            "partial requests closed by the server, the last after {:.1f} s "
+            "(LAYSO_HEADER_TIMEOUT 10 s)",
         )
         for s in socks:
             s.close()
@@ -1182,29 +1153,20 @@ def drill_flood(d: Drill, args: argparse.Namespace) -> None:
         display = Display(url, demo["devices"]["display"])
         stack.callback(display.close)
         t0 = time.monotonic()
-        wsocks = _flood(port, n, upgrade)
+        wsocks = flood(port, n, upgrade, within=15.0)
         stack.callback(lambda: [s.close() for s in wsocks])
         first = _healthz(url, 1)
-        opened = _wait_read(wsocks, 30, until_eof=False)
+        opened = _seconds(first_reads(wsocks, 30))
         d.say(f"{len(opened)} of {n} bare websockets upgraded in {time.monotonic() - t0:.2f} s")
         probes = _healthz(url, 20)
         d.figures["ws_first_healthz_ms"] = round(first[0].ms)
         d.figures["ws_upgraded_s"] = round(max(opened or [0]), 2)
-        d.figures["ws_healthz"] = _ms(probes)
-        d.check(
-            first[0].status == 200,
-            f"/healthz answered during the burst (queued behind it): {first[0].ms:.0f} ms",
-        )
-        d.check(
-            all(o.status == 200 and o.ms < 1000 for o in probes),
-            f"/healthz with {n} bare websockets open: {_ms(probes)}",
-        )
-        dropped = _wait_read(wsocks, 30, until_eof=True)
-        d.figures["ws_dropped_s"] = round(max(dropped), 1) if dropped else None
-        d.check(
-            len(dropped) == n,
-            f"{len(dropped)} of {n} unjoined websockets dropped, the last after "
-            f"{max(dropped or [0]):.1f} s (LAYSO_JOIN_TIMEOUT 5 s)",
+        _check_probes(d, "ws", first, probes, f"{n} bare websockets open")
+        _check_closed(
+            d,
+            "ws_dropped_s",
+            wsocks,
+            "unjoined websockets dropped, the last after {:.1f} s (LAYSO_JOIN_TIMEOUT 5 s)",
         )
         d.check(
             display.client.connected and display.disconnects == 0,

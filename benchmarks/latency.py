@@ -20,6 +20,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -63,6 +64,34 @@ class Display:
         self.client.disconnect()
 
 
+def timed_calls(
+    display: Display,
+    calls: int,
+    warmup: int,
+    press: Callable[[int], int],
+    after: Callable[[], None] = lambda: None,
+) -> dict[str, list[float]]:
+    """Press `calls + warmup` times (press(i) posts and returns the ticket id the display should
+    get); after the warm-up, note each press's response time and its latency to the display."""
+    latency, response, missed = [], [], 0
+    try:
+        for i in range(calls + warmup):
+            t0 = time.perf_counter()
+            ticket_id = press(i)
+            t1 = time.perf_counter()
+            arrived = display.arrival(ticket_id)
+            if i >= warmup:
+                response.append((t1 - t0) * 1000)
+                if arrived is None:
+                    missed += 1
+                else:
+                    latency.append((arrived - t0) * 1000)
+            after()
+    finally:
+        display.close()
+    return {"latency": latency, "response": response, "missed": [missed]}
+
+
 def measure_layso(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
     with demo_server(LAYSO_ASYNC_MODE=mode) as (url, demo, _proc):
         base = f"{url}/api/v1/halls/demo"
@@ -74,47 +103,28 @@ def measure_layso(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
             r.raise_for_status()
         display = Display(url, {"token": demo["devices"]["display"], "hall": "demo"})
         display.snapshot.wait(10)
-        latency, response, missed = [], [], 0
-        try:
-            for i in range(calls + warmup):
-                t0 = time.perf_counter()
-                r = http.post(f"{base}/counters/1/next", headers=clerk, timeout=10)
-                t1 = time.perf_counter()
-                r.raise_for_status()
-                arrived = display.arrival(r.json()["ticket"]["id"])
-                if i >= warmup:
-                    response.append((t1 - t0) * 1000)
-                    if arrived is None:
-                        missed += 1
-                    else:
-                        latency.append((arrived - t0) * 1000)
-                http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
-        finally:
-            display.close()
-    return {"latency": latency, "response": response, "missed": [missed]}
+
+        def call_next(_i: int) -> int:
+            r = http.post(f"{base}/counters/1/next", headers=clerk, timeout=10)
+            r.raise_for_status()
+            return int(r.json()["ticket"]["id"])
+
+        def start() -> None:
+            http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
+
+        return timed_calls(display, calls, warmup, call_next, start)
 
 
 def measure_bare(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
     with floor_server(mode) as (url, _proc):
         display = Display(url, None)
         http = requests.Session()
-        latency, response, missed = [], [], 0
-        try:
-            for i in range(calls + warmup):
-                t0 = time.perf_counter()
-                r = http.post(f"{url}/emit", json={"id": i + 1}, timeout=10)
-                t1 = time.perf_counter()
-                r.raise_for_status()
-                arrived = display.arrival(i + 1)
-                if i >= warmup:
-                    response.append((t1 - t0) * 1000)
-                    if arrived is None:
-                        missed += 1
-                    else:
-                        latency.append((arrived - t0) * 1000)
-        finally:
-            display.close()
-    return {"latency": latency, "response": response, "missed": [missed]}
+
+        def emit(i: int) -> int:
+            http.post(f"{url}/emit", json={"id": i + 1}, timeout=10).raise_for_status()
+            return i + 1
+
+        return timed_calls(display, calls, warmup, emit)
 
 
 def row(name: str, values: list[float], missed: int) -> str:

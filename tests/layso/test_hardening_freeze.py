@@ -8,9 +8,9 @@ drops can be observed quickly: 2 s to send request headers, 5 s to join /hall.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import os
 import resource
-import selectors
 import socket
 import sqlite3
 import subprocess
@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +27,19 @@ import requests
 import socketio
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+
+
+def _load_sockets() -> ModuleType:
+    """benchmarks/_sockets.py, the flood the faults drills use too (benchmarks is no package)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "_sockets.py"
+    spec = importlib.util.spec_from_file_location("layso_bench_sockets", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_sockets = _load_sockets()
 
 pytestmark = pytest.mark.server
 
@@ -90,79 +104,17 @@ def flood_server(
         server.stop()
 
 
-def flood(port: int, n: int, payload: bytes, within: float = 10.0) -> list[socket.socket]:
-    """Open n sockets at once and send each the same bytes as soon as it is connected."""
-    socks: list[socket.socket] = []
-    sel = selectors.DefaultSelector()
-    for _ in range(n):
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex(("127.0.0.1", port))
-        socks.append(s)
-        sel.register(s, selectors.EVENT_WRITE)
-    pending = n
-    deadline = time.monotonic() + within
-    while pending and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=0.2):
-            s = key.fileobj  # type: ignore[assignment]
-            sel.unregister(s)
-            pending -= 1
-            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
-                try:
-                    s.send(payload)
-                except OSError:
-                    pass
-    sel.close()
-    return socks
-
-
 def answered(socks: list[socket.socket], within: float) -> tuple[int, list[socket.socket]]:
     """Wait for the server's first bytes on every socket: how many answered, and the sockets
     the server has not closed yet."""
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        sel.register(s, selectors.EVENT_READ)
-    count = 0
-    gone: set[socket.socket] = set()
-    deadline = time.monotonic() + within
-    while count < len(socks) and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=0.2):
-            s = key.fileobj  # type: ignore[assignment]
-            sel.unregister(s)
-            count += 1
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                gone.add(s)
-    sel.close()
-    return count, [s for s in socks if s not in gone]
+    seen = _sockets.first_reads(socks, within)
+    gone = {s for s, _, closed in seen if closed}
+    return len(seen), [s for s in socks if s not in gone]
 
 
 def closed_by_server(socks: list[socket.socket], within: float) -> int:
     """Read every socket until the server closes it; how many it closed within the time."""
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        sel.register(s, selectors.EVENT_READ)
-    closed = 0
-    deadline = time.monotonic() + within
-    while closed < len(socks) and time.monotonic() < deadline:
-        for key, _ in sel.select(timeout=0.2):
-            s = key.fileobj  # type: ignore[assignment]
-            try:
-                data = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                sel.unregister(s)
-                closed += 1
-    sel.close()
-    return closed
+    return len(_sockets.first_reads(socks, within, until_eof=True))
 
 
 def close_all(socks: list[socket.socket]) -> None:
@@ -195,7 +147,7 @@ def hall_client(server: Any, token: str, transport: str) -> socketio.Client:
 def test_partial_requests_neither_freeze_nor_stay(flood_server: Any) -> None:
     server, _, _ = flood_server
     partial = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # one header, then nothing
-    socks = flood(server.port, FLOOD, partial)
+    socks = _sockets.flood(server.port, FLOOD, partial)
     try:
         assert healthy(server), "/healthz did not answer while 1,100 partial requests were open"
         closed = closed_by_server(socks, within=HEADER_TIMEOUT_S + 15)
@@ -216,7 +168,7 @@ def test_unjoined_engineio_sockets_are_dropped_joined_ones_stay(flood_server: An
         f"Host: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     ).encode()
-    socks = flood(server.port, FLOOD, upgrade)
+    socks = _sockets.flood(server.port, FLOOD, upgrade)
     try:
         upgraded, still_open = answered(socks, within=20)
         assert upgraded == FLOOD, f"only {upgraded} of {FLOOD} websockets were answered"

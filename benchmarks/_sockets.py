@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import selectors
 import socket
 import time
@@ -57,3 +59,13 @@ def first_reads(
             seen.append((s, time.monotonic() - t0, not data))
     sel.close()
     return seen
+
+
+def websocket_upgrade(port: int) -> bytes:
+    """A bare Engine.IO websocket upgrade request, which never joins a namespace afterwards."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()

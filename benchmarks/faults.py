@@ -75,7 +75,7 @@ from _server import (  # noqa: E402
     start_server,
     stop_process,
 )
-from _sockets import first_reads, flood  # noqa: E402
+from _sockets import first_reads, flood, websocket_upgrade  # noqa: E402
 from load import display_client_class  # noqa: E402
 
 HALL = "demo"
@@ -592,18 +592,24 @@ def instance(**extra: str) -> Iterator[tuple[Path, dict[str, str], dict]]:
         yield tmp, env, seed(env)
 
 
+def _under_traffic(stack: ExitStack, url: str, demo: dict, phase: float) -> tuple[Display, Traffic]:
+    """A wall display on the hub and four kiosks with clerks at work, for `phase` seconds."""
+    display = Display(url, demo["devices"]["display"])
+    stack.callback(display.close)
+    traffic = Traffic([url], demo, kiosks=4)
+    traffic.start()
+    stack.callback(traffic.stop)
+    time.sleep(phase)  # the steady load before the fault: a duration, nothing to wait for
+    return display, traffic
+
+
 def drill_kill(d: Drill, args: argparse.Namespace) -> None:
     with instance(LAYSO_ASYNC_MODE=args.mode) as (tmp, env, demo), ExitStack() as stack:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         proc = start_server(env, port, tmp / "server.log")
         stack.callback(lambda: stop_process(proc))
-        display = Display(url, demo["devices"]["display"])
-        stack.callback(display.close)
-        traffic = Traffic([url], demo, kiosks=4)
-        traffic.start()
-        stack.callback(traffic.stop)
-        time.sleep(args.phase)
+        display, traffic = _under_traffic(stack, url, demo, args.phase)
         before = len(traffic.issued), len(traffic.called)
         t_kill = time.monotonic()
         proc.send_signal(signal.SIGKILL)
@@ -786,12 +792,7 @@ def drill_postgres(d: Drill, args: argparse.Namespace) -> None:
         proc = start_server(env, port, tmp / "server.log")
         stack.callback(lambda: stop_process(proc))
         d.say(f"one worker on {'the shared' if pg.shared else 'a private'} PostgreSQL ({pg.base})")
-        display = Display(url, demo["devices"]["display"])
-        stack.callback(display.close)
-        traffic = Traffic([url], demo, kiosks=4)
-        traffic.start()
-        stack.callback(traffic.stop)
-        time.sleep(args.phase)
+        display, traffic = _under_traffic(stack, url, demo, args.phase)
         t_stop = time.monotonic()
         pg.stop()
         d.say(f"stopped PostgreSQL (fast shutdown) after {args.phase:g} s of traffic")
@@ -1099,7 +1100,6 @@ def _check_closed(d: Drill, figure: str, socks: list[socket.socket], what: str) 
 
 
 def drill_flood(d: Drill, args: argparse.Namespace) -> None:
-    import base64
     import resource
 
     n = 1100
@@ -1144,12 +1144,7 @@ def drill_flood(d: Drill, args: argparse.Namespace) -> None:
         for s in socks:
             s.close()
 
-        key = base64.b64encode(os.urandom(16)).decode()
-        upgrade = (
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
+        upgrade = websocket_upgrade(port)
         display = Display(url, demo["devices"]["display"])
         stack.callback(display.close)
         t0 = time.monotonic()

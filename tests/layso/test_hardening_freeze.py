@@ -7,9 +7,7 @@ drops can be observed quickly: 2 s to send request headers, 5 s to join /hall.
 
 from __future__ import annotations
 
-import base64
 import importlib.util
-import os
 import resource
 import socket
 import sqlite3
@@ -162,12 +160,7 @@ def test_unjoined_engineio_sockets_are_dropped_joined_ones_stay(flood_server: An
     token = demo["devices"]["display"]
     ws_client = hall_client(server, token, "websocket")
     poll_client = hall_client(server, token, "polling")
-    key = base64.b64encode(os.urandom(16)).decode()
-    upgrade = (
-        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
+    upgrade = _sockets.websocket_upgrade(server.port)
     socks = _sockets.flood(server.port, FLOOD, upgrade)
     try:
         upgraded, still_open = answered(socks, within=20)

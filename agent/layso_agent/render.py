@@ -31,6 +31,10 @@ from layso_agent.parts import (
     qr_modules,
     wrap_runs,
 )
+
+# re-exported: callers reach the fonts and the caches through render too
+from layso_agent.parts import FONT_DIR as FONT_DIR
+from layso_agent.parts import clear_caches as clear_caches
 from layso_agent.raster import raster_commands
 from layso_agent.ticket import TicketView
 

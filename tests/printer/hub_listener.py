@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import socketio
 
 WAIT_S = 30  # upper bound while awaiting an event; never reached when things work
@@ -49,3 +50,18 @@ class HubListener:
 
     def close(self) -> None:
         self.sio.disconnect()
+
+
+@pytest.fixture
+def listeners() -> Iterator[Callable[..., HubListener]]:
+    """Make hub listeners (url, token); every one made is closed after the test."""
+    made: list[HubListener] = []
+
+    def make(url: str, token: str) -> HubListener:
+        listener = HubListener(url, token)
+        made.append(listener)
+        return listener
+
+    yield make
+    for listener in made:
+        listener.close()

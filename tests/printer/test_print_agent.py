@@ -15,7 +15,6 @@ import pytest
 import requests
 import zxingcpp
 from escpos_decode import decode
-from hub_listener import HubListener
 
 from layso_agent.agent import JobRunner, Journal, SeqState, state_dir
 from layso_agent.delivery import Outcome, view_to_dict
@@ -178,20 +177,6 @@ def agents(tmp_path: Path) -> Iterator[Callable[..., Agent]]:
     yield make
     for agent in made:
         agent.stop()
-
-
-@pytest.fixture
-def listeners() -> Iterator[Callable[..., HubListener]]:
-    made: list[HubListener] = []
-
-    def make(url: str, token: str) -> HubListener:
-        listener = HubListener(url, token)
-        made.append(listener)
-        return listener
-
-    yield make
-    for listener in made:
-        listener.close()
 
 
 def issue(server: Any, demo: dict[str, Any]) -> dict[str, Any]:

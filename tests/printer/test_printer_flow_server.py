@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,6 @@ import pytest
 import requests
 import zxingcpp
 from escpos_decode import decode
-from hub_listener import HubListener
 
 pytestmark = pytest.mark.server
 
@@ -30,20 +29,6 @@ def hall_server(
         return servers(env, tmp_path / "server.log"), demo
 
     return start
-
-
-@pytest.fixture
-def listeners() -> Iterator[Callable[..., HubListener]]:
-    made: list[HubListener] = []
-
-    def make(url: str, token: str) -> HubListener:
-        listener = HubListener(url, token)
-        made.append(listener)
-        return listener
-
-    yield make
-    for listener in made:
-        listener.close()
 
 
 def issue(server: Any, demo: dict[str, Any], service: str = "TP") -> dict[str, Any]:

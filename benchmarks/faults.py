@@ -34,6 +34,10 @@ machine's PostgreSQL (a fresh `layso_bench_<random>`, dropped afterwards). With
 --shared-services they stop and restart the machine's own PostgreSQL (pg_ctlcluster) and Redis
 instead. Either way, the machine's PostgreSQL and Redis are checked at the end and started
 again if they are down. Everything is bounded in time and stops by itself.
+
+One file on purpose (it is long): the drills share one harness (servers, traffic, private
+PostgreSQL and Redis, the PASS / FAIL report) and each reads top to bottom as the story of its
+fault; the raw-socket flood shared with the tests is in benchmarks/_sockets.py.
 """
 
 from __future__ import annotations

@@ -26,6 +26,9 @@ and at every display. The figures include every process's CPU time; ``--priority
 raises the benchmark's session and servers above other work on the machine (with autogroup
 scheduling, per-process niceness alone does not). Everything is bounded in time and stops by
 itself; the servers, Redis and the database are removed at the end.
+
+One file on purpose (it is long): the load's actors (kiosks, counters, displays in child
+processes, observers) and the report they feed are one experiment, run as one command.
 """
 
 from __future__ import annotations

@@ -1,17 +1,21 @@
 """Drawing and encoding tickets in a worker process, so the server's event loop never does it.
 
-Rendering one ticket (Pillow text, the QR code, ESC/POS raster bytes) is 50–150 ms of CPU. On a
-green server (eventlet, gevent) that time would freeze every client of the process: the hub's
-pushes, other kiosks' requests. :class:`DrawingPool` runs such work in a small
-:class:`~concurrent.futures.ProcessPoolExecutor` of *spawned* processes (a fresh interpreter,
-not a fork of the monkey-patched server) and waits for the answer cooperatively: under eventlet
-and gevent, ``Future.result()`` waits on patched locks, so other green threads run meanwhile.
+Rendering one ticket (Pillow text, the QR code, ESC/POS raster bytes) is a few ms of CPU, and
+more on a first ticket or a new hall text. On a green server (eventlet, gevent) that time would
+freeze every client of the process: the hub's pushes, other kiosks' requests.
+:class:`DrawingPool` runs such work in a small :class:`~concurrent.futures.ProcessPoolExecutor`
+of *spawned* processes (a fresh interpreter, not a fork of the monkey-patched server) and waits
+for the answer cooperatively: under eventlet and gevent, ``Future.result()`` waits on patched
+locks, so other green threads run meanwhile.
 
 Nothing starts before it is needed: the process is spawned by the first :meth:`DrawingPool.run`
 (the first ticket the server draws), not when the server starts, since most servers (tests, a
 hall whose kiosks print through their agents, ``LAYSO_PRINTER=none``) never draw at all and the
 spawn costs about a second of CPU. A broken pool (its process killed) is replaced at the next
-call; if the pool cannot start at all, the work runs in-process, as before.
+call; if the pool cannot start at all, the work runs in-process, as before. A drawing process
+ends by itself when the process that started it is gone (killed, crashed, stopped without a
+clean shutdown): it would otherwise wait forever on its work queue, since it holds that queue's
+write end itself.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,12 +41,29 @@ _pool: ProcessPoolExecutor | None = None
 _pid: int | None = None  # the process that made _pool (a fork must not reuse it)
 
 
+ORPHAN_CHECK_S = 1.0
+
+
+def _orphan_guard(parent: int) -> None:
+    """In a drawing process: exit once the process that started it is no longer its parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)  # no event tells a child that its parent died
+        os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool, _pid
     with _lock:
         if _pool is None or _pid != os.getpid():
             _pool = ProcessPoolExecutor(
-                max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn")
+                max_workers=WORKERS,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_orphan_guard,
+                initargs=(os.getpid(),),
             )
             _pid = os.getpid()
         return _pool

@@ -136,6 +136,58 @@ def test_the_server_draws_tickets_in_a_worker_process(preview_server) -> None:
     assert spawned, f"no drawing process under the server: {_children(server.proc.pid)}"
 
 
+def test_the_drawing_process_ends_when_its_server_is_killed(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """kill -9 leaves no orphan: the drawing process notices its parent is gone and exits (it
+    used to wait on its work queue for ever, one per server a test suite had started)."""
+    import os
+    import signal
+
+    [rootconf] = [
+        p
+        for p in request.config.pluginmanager.get_plugins()
+        if getattr(p, "__file__", None) == str(ROOT_CONFTEST)
+    ]
+    env = rootconf.server_env(tmp_path / "instance", LAYSO_PRINTER=f"preview:{tmp_path / 't'}")
+    demo = rootconf.seed_demo_instance(env)
+    server = rootconf.start_server(env, tmp_path / "server.log")
+    try:
+        kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
+        r = requests.post(
+            f"{server.url}/api/v1/halls/demo/tickets",
+            json={"service": "TP"},
+            headers=kiosk,
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        drawing = wait_until(
+            lambda: _child_pids(server.proc.pid, "multiprocessing"), what="a drawing process"
+        )
+    finally:
+        server.stop(signal.SIGKILL)
+
+    def gone() -> bool:
+        return not any(Path(f"/proc/{pid}").exists() for pid in drawing)
+
+    wait_until(gone, what="the orphaned drawing process gone")
+    assert all(not Path(f"/proc/{pid}").exists() for pid in drawing)
+    assert os.getpid() not in drawing
+
+
+def _child_pids(pid: int, marker: str) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if int(fields[1]) == pid and marker in cmd:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
 def test_a_token_revoked_elsewhere_stops_within_a_second(preview_server) -> None:
     """The token cache of the API keeps an answer half a second: a device revoked by another
     process (here: straight in the database) is refused soon after, never much later."""

@@ -1,4 +1,9 @@
-"""HTTP API v1: thin edges over the services, one transaction per request."""
+"""HTTP API v1: thin edges over the services, one transaction per request.
+
+One module on purpose, though long: it is the hall's API as one table of contents (tickets,
+counters, state and log, ratings, devices) — some thirty routes, each a few lines of glue under
+its ``@doc`` metadata, which is most of the length. The logic is in ``layso/services/``.
+"""
 
 from __future__ import annotations
 

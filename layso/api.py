@@ -390,10 +390,6 @@ def hall_state(slug: str) -> ResponseReturnValue:
         return jsonify(state)
 
 
-def _device_kind(principal: Any) -> str | None:
-    return principal.role if principal.kind == "device" else None
-
-
 @bp.get("/halls/<slug>/events")
 @doc(
     "The hall's events after a seq, oldest first",
@@ -418,9 +414,7 @@ def events(slug: str) -> ResponseReturnValue:
         from layso.hub import audiences_for
 
         aud = audiences_for(c.session, c.hall, c.principal)
-        items = state_ops.events_after(
-            c.session, c.hall, after, aud, kind=_device_kind(c.principal)
-        )
+        items = state_ops.events_after(c.session, c.hall, after, aud, kind=c.principal.device_kind)
         return jsonify(
             {
                 "events": items,

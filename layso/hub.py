@@ -54,7 +54,7 @@ def rooms_for(hall: str, audiences: list[str], principal: Principal) -> list[str
     """The rooms a connection joins: a device hears the hall's events in its kind's room, which
     gets only what that kind renders, with no clerk's login name (people hear them all in the
     hall's room)."""
-    kind = principal.role if principal.kind == "device" else None
+    kind = principal.device_kind
     return [room(hall, f"{DEVICES}:{kind}" if kind and aud == "hall" else aud) for aud in audiences]
 
 
@@ -159,8 +159,9 @@ def connect(auth: Any = None) -> bool:
         device = principal.kind == "device"
         replay = None
         if after is not None and after <= hall.event_seq and after >= oldest_seq(s, hall) - 1:
-            kind = principal.role if device else None
-            replay = events_after(s, hall, after, audiences, limit=REPLAY_LIMIT + 1, kind=kind)
+            replay = events_after(
+                s, hall, after, audiences, limit=REPLAY_LIMIT + 1, kind=principal.device_kind
+            )
             if len(replay) > REPLAY_LIMIT:
                 replay = None
         # to this one client, which is connected to this process: not through the message

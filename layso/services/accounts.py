@@ -75,6 +75,11 @@ class Principal:
     def is_user(self) -> bool:
         return self.kind == "user"
 
+    @property
+    def device_kind(self) -> str | None:
+        """The kind of device asking (what it is sent of the hall's events), None for a person."""
+        return self.role if self.kind == "device" else None
+
     def in_hall(self, hall: Hall) -> bool:
         return self.hall_id == hall.id or (self.hall_id is None and self.role == Role.ADMIN)
 

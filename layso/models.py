@@ -51,6 +51,7 @@ class TicketStatus(enum.StrEnum):
     DONE = "done"
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # still waiting (or held) when the hall's day ended: hết giờ
 
 
 class CounterState(enum.StrEnum):
@@ -71,6 +72,11 @@ class DeviceKind(enum.StrEnum):
     COUNTER_DISPLAY = "counter-display"
     RATING_PAD = "rating-pad"
     PRINT_AGENT = "print-agent"
+
+
+class ServiceKind(enum.StrEnum):
+    INTAKE = "intake"  # tiếp nhận hồ sơ
+    RESULTS = "results"  # trả kết quả
 
 
 class PriorityPolicy(enum.StrEnum):
@@ -108,6 +114,8 @@ class Hall(Base):
     rating_reasons: Mapped[list[Any] | None] = mapped_column(default=None)
     rating_on: Mapped[str] = mapped_column(sa.String(10), default="finish")  # finish | start
     satisfaction_target: Mapped[float] = mapped_column(default=0.95)
+    # the hall's local day on which a manager kept the queue open past closing time
+    keep_open_on: Mapped[date | None] = mapped_column(default=None)
     greeting: Mapped[str] = mapped_column(sa.String(300), default="Xin kính chào quý khách")
     ticket_footer: Mapped[str] = mapped_column(
         sa.String(200), default="Xin cảm ơn quý khách / Thank you"
@@ -145,6 +153,10 @@ class Service(Base):
     code: Mapped[str] = mapped_column(sa.String(20))
     name: Mapped[str] = mapped_column(sa.String(200))
     name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    # intake (tiếp nhận hồ sơ) or results (trả kết quả): its wording and its own figures
+    kind: Mapped[ServiceKind] = mapped_column(
+        _enum(ServiceKind), default=ServiceKind.INTAKE, server_default="intake"
+    )
     prefix: Mapped[str] = mapped_column(sa.String(5), default="")
     first_number: Mapped[int] = mapped_column(default=1)
     last_number: Mapped[int] = mapped_column(default=999)
@@ -302,6 +314,8 @@ class Ticket(Base):
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     print_state: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    # mã hồ sơ: the dossier whose result a results ticket collected (entered at the counter)
+    dossier_code: Mapped[str | None] = mapped_column(sa.String(40), default=None)
 
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
     issued_service: Mapped[Service] = relationship(foreign_keys=[issued_service_id])

@@ -13,14 +13,16 @@ from layso import serializers as ser
 from layso.apidoc import doc
 from layso.models import Role, User
 from layso.services import config as configure
-from layso.services import reports
+from layso.services import official, reports
 from layso.web import Context, hall_context, json_body, now, query_int
 from manager import export
+from manager.official_xlsx import official_xlsx_bytes
 from manager.schemas import (
     ANY_OBJ,
     DELETED,
     FORMATS,
     MAX_LIMIT,
+    OFFICIAL,
     SUMMARY,
     TICKET_PARAMS,
     TICKET_ROWS,
@@ -168,6 +170,34 @@ def report_summary(slug: str) -> ResponseReturnValue:
     with hall_context(slug, *MANAGERS) as c:
         first, last = date_range(c)
         return jsonify(reports.summary(c.session, c.hall, first, last, by, now()))
+
+
+@api.get("/halls/<slug>/reports/official")
+@report_doc(
+    "The official satisfaction evaluation (three levels, rate against the target), JSON or XLSX",
+    *OFFICIAL,
+    media={XLSX: {"type": "string", "format": "binary"}},
+)
+def report_official(slug: str) -> ResponseReturnValue:
+    """Every rating on the state's three levels, per area, counter, clerk, month or quarter."""
+    by = request.args.get("by", "area")
+    if by not in official.OFFICIAL_GROUPINGS:
+        raise _bad(
+            "'by' phải là area, counter, clerk, month hoặc quarter.",
+            "'by' must be area, counter, clerk, month or quarter.",
+        )
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "xlsx"):
+        raise _bad("'format' phải là json hoặc xlsx.", "'format' must be json or xlsx.")
+    with hall_context(slug, *MANAGERS) as c:
+        first, last = date_range(c)
+        report = official.official_report(c.session, c.hall, first, last, by, now())
+        made_on = reports.today(c.hall, now())
+    if fmt == "xlsx":
+        body = official_xlsx_bytes(report, made_on=made_on)
+        name = f"danh-gia-hai-long-{slug}-{first.isoformat()}_{last.isoformat()}-{by}.xlsx"
+        return _attachment(body, XLSX, name)
+    return jsonify(report)
 
 
 # --- configuration ---------------------------------------------------------------------------

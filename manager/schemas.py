@@ -8,6 +8,7 @@ from typing import Any
 
 from layso.apidoc import Schema, doc, obj, query
 from layso.services import reports
+from layso.services.official import OFFICIAL_GROUPINGS
 
 MAX_LIMIT = 1000  # rows per JSON page of the wait-time log
 FORMATS = ("json", "csv", "xlsx")
@@ -158,6 +159,52 @@ SUMMARY: tuple[list[Schema], tuple[str, Schema]] = (
 )
 
 
+LEVELS = obj(
+    {
+        "very_satisfied": {"type": "integer"},
+        "satisfied": {"type": "integer"},
+        "dissatisfied": {"type": "integer"},
+        "rated": {"type": "integer"},
+        "satisfied_total": {"type": "integer"},
+        "rate": {"type": ["number", "null"]},
+        "target": {"type": "number"},
+        "meets_target": {"type": ["boolean", "null"]},
+    }
+)
+OFFICIAL_DEFS = (
+    "Every rating of the range is mapped onto the state's three official levels, whatever "
+    "scale it was given on: the scale's top score = very_satisfied (Rất hài lòng), the one "
+    "below = satisfied (Hài lòng), every lower score = dissatisfied (Không hài lòng). rate = "
+    "(very_satisfied + satisfied) ÷ rated, meets_target = rate ≥ the hall's satisfaction "
+    "target. A rating counts for the counter and clerk of its ticket's last handling, the area "
+    "that issued the number, and the month and quarter the ticket was issued (hall-local). "
+    "format=xlsx gives the workbook a one-stop unit files: unit, period, a table per group "
+    "with the total, and the signature block (Người lập biểu / Thủ trưởng đơn vị)."
+)
+#: the official evaluation's parameters and answer, as report_doc takes them
+OFFICIAL: tuple[list[Schema], tuple[str, Schema]] = (
+    [
+        query("by", {"enum": list(OFFICIAL_GROUPINGS)}),
+        query("format", {"enum": ["json", "xlsx"]}),
+    ],
+    (
+        "counts per official level and the rate, per group and in total (or the XLSX)",
+        obj(
+            {
+                "unit": {"type": "string"},
+                "by": {"type": "string"},
+                "target": {"type": "number"},
+                "groups": {
+                    "type": "array",
+                    "items": {"allOf": [LEVELS, obj({"key": {}, "label": {"type": "string"}})]},
+                },
+                "total": LEVELS,
+            }
+        ),
+    ),
+)
+
+
 def report_doc(
     summary: str,
     params: list[Schema],
@@ -166,7 +213,11 @@ def report_doc(
     media: Mapping[str, Schema] | None = None,
 ) -> Callable[[Any], Any]:
     """A report endpoint: a date range, its own parameters, the definitions of its figures."""
-    notes = DEFINITIONS + (" " + SUMMARY_DEFS if "by" in {p["name"] for p in params} else "")
+    names = {p["name"] for p in params}
+    if params is OFFICIAL[0]:
+        notes = OFFICIAL_DEFS
+    else:
+        notes = DEFINITIONS + (" " + SUMMARY_DEFS if "by" in names else "")
     return doc(
         summary,
         who=WHO,

@@ -184,6 +184,39 @@ def start_housekeeping(app: Any, base_url: str) -> None:
     from layso.hub import socketio
 
     socketio.start_background_task(housekeeping, app, base_url)
+    socketio.start_background_task(day_end_loop, app)
+
+
+DAY_END_EVERY_S = 30.0
+
+
+def day_end_loop(app: Any) -> None:
+    """Close each hall's day at its closing time (tickets still waiting expire): at start,
+    which catches up on the days the server was off, then every half minute."""
+    from layso.hub import socketio
+
+    database = app.extensions["layso.db"]
+    while True:
+        run_day_end(database, utcnow())
+        socketio.sleep(DAY_END_EVERY_S)
+
+
+def run_day_end(database: Database, now: Any) -> int:
+    """One pass over every hall (each in its own transaction, holding its lock): how many
+    tickets expired. A hall that fails is logged and the others still run."""
+    from layso.services import day_end
+
+    expired = 0
+    with database.read() as s:
+        slugs = list(s.scalars(sa.select(Hall.slug).order_by(Hall.id)))
+    for slug in slugs:
+        try:
+            with database.write() as s:
+                hall = get_hall(s, slug, lock=True)
+                expired += len(day_end.close_due(s, hall, now))
+        except Exception:
+            logger.exception("could not close the day of hall %s", slug)
+    return expired
 
 
 def housekeeping(app: Any, base_url: str) -> None:

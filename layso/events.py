@@ -24,6 +24,7 @@ class Ev(StrEnum):
     TICKET_HELD = "ticket.held"
     TICKET_TRANSFERRED = "ticket.transferred"
     TICKET_CANCELLED = "ticket.cancelled"
+    TICKET_EXPIRED = "ticket.expired"  # still waiting or held when the hall's day ended
     QUEUE_CHANGED = "queue.changed"
     COUNTER_CHANGED = "counter.changed"
     CONFIG_CHANGED = "config.changed"
@@ -34,6 +35,7 @@ class Ev(StrEnum):
     TICKET_PRINTED = "ticket.printed"  # the kiosk that issued the ticket
     PRINT_FAILED = "print.failed"  # the kiosk that issued the ticket
     PRINTER_STATUS = "printer.status"  # managers
+    DAY_CHANGED = "day.changed"  # managers: today's queue kept open past closing time, or not
     # to one client as it joins, never logged
     SNAPSHOT = "snapshot"
     # from the print agents

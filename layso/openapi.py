@@ -121,7 +121,16 @@ SCHEMAS: dict[str, Schema] = {
             "service": {"type": "string"},
             "priority": {"type": ["string", "null"]},
             "status": {
-                "enum": ["waiting", "called", "serving", "held", "done", "no_show", "cancelled"]
+                "enum": [
+                    "waiting",
+                    "called",
+                    "serving",
+                    "held",
+                    "done",
+                    "no_show",
+                    "cancelled",
+                    "expired",
+                ]
             },
             "issued_at": {"type": "string", "format": "date-time"},
             "ahead": {"type": "integer"},

@@ -10,10 +10,11 @@ from flask.typing import ResponseReturnValue
 
 from layso import errors
 from layso import serializers as ser
-from layso.apidoc import doc
+from layso.apidoc import doc, obj
 from layso.models import Role, User
 from layso.services import config as configure
-from layso.services import official, reports
+from layso.services import day_end, official, reports
+from layso.services.config.validation import reject_unknown
 from layso.web import Context, hall_context, json_body, now, query_int
 from manager import export
 from manager.official_xlsx import official_xlsx_bytes
@@ -198,6 +199,61 @@ def report_official(slug: str) -> ResponseReturnValue:
         name = f"danh-gia-hai-long-{slug}-{first.isoformat()}_{last.isoformat()}-{by}.xlsx"
         return _attachment(body, XLSX, name)
     return jsonify(report)
+
+
+# --- the end of the day -------------------------------------------------------------------
+
+DAY = obj(
+    {
+        "business_date": {"type": "string", "format": "date"},
+        "closing_time": {"type": "string", "format": "date-time"},
+        "keep_open": {"type": "boolean"},
+    }
+)
+DAY_NOTES = (
+    "At the hall's closing time (the end of that weekday's last range in the hall's hours; "
+    "midnight when it has none) the tickets still waiting or held expire (status expired, "
+    "event ticket.expired; hết giờ): not served, not no-shows, their own figure in the "
+    "reports. Past days' open tickets expire whenever the server runs (catch-up after a "
+    "restart). keep_open=true keeps today's queue open past closing time (until midnight)."
+)
+
+
+@api.get("/halls/<slug>/day")
+@doc(
+    "Today's closing time and whether the queue is kept open past it",
+    who=WHO,
+    ok=(200, "today", DAY),
+    errors=(401, 403, 404),
+    tag="manager",
+    notes=DAY_NOTES,
+)
+def day_get(slug: str) -> ResponseReturnValue:
+    with hall_context(slug, *MANAGERS) as c:
+        return jsonify(day_end.day_state(c.hall, now()))
+
+
+@api.post("/halls/<slug>/day/keep-open")
+@doc(
+    "Keep today's queue open past closing time, or close it on time again (audited, logged "
+    "as day.changed)",
+    who=WHO,
+    body=obj({"keep_open": {"type": "boolean"}}, required=["keep_open"]),
+    ok=(200, "today", DAY),
+    errors=(400, 401, 403, 404),
+    tag="manager",
+    notes=DAY_NOTES,
+)
+def day_keep_open(slug: str) -> ResponseReturnValue:
+    data = json_body()
+    reject_unknown(data, {"keep_open"})
+    if "keep_open" not in data:
+        raise _bad("Thiếu 'keep_open' (true hoặc false).", "'keep_open' is missing.")
+    with hall_context(slug, *MANAGERS, write=True) as c:
+        state = day_end.set_keep_open(
+            c.session, c.hall, data["keep_open"], user=_actor(c), now=now()
+        )
+        return jsonify(state)
 
 
 # --- configuration ---------------------------------------------------------------------------

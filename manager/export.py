@@ -26,6 +26,7 @@ EXPORT_COLUMNS: list[tuple[str, str, str, str]] = [
     ("finished_at", "Kết thúc", "Finished", "time"),
     ("no_show_at", "Vắng mặt lúc", "No-show at", "time"),
     ("cancelled_at", "Hủy lúc", "Cancelled at", "time"),
+    ("expired_at", "Hết giờ lúc", "Expired at", "time"),
     ("wait_s", "Thời gian chờ (giây)", "Wait (s)", "int"),
     ("walk_s", "Di chuyển tới quầy (giây)", "Walk (s)", "int"),
     ("service_s", "Thời gian phục vụ (giây)", "Service (s)", "int"),

@@ -27,6 +27,7 @@ TICKET_EVENTS = (
     Ev.TICKET_TRANSFERRED,
     Ev.TICKET_CANCELLED,
     Ev.TICKET_HELD,
+    Ev.TICKET_EXPIRED,
     Ev.TICKET_RATED,
 )
 # the state a ticket is in right after each event
@@ -40,8 +41,9 @@ STATE_AFTER = {
     Ev.TICKET_TRANSFERRED: "waiting",
     Ev.TICKET_CANCELLED: "cancelled",
     Ev.TICKET_HELD: "held",
+    Ev.TICKET_EXPIRED: "expired",
 }
-STATES = ("waiting", "called", "serving", "held", "done", "no_show", "cancelled")
+STATES = ("waiting", "called", "serving", "held", "done", "no_show", "cancelled", "expired")
 GROUPINGS = ("service", "counter", "clerk", "hour", "day")
 VISIT_ENDS = (Ev.TICKET_FINISHED, Ev.TICKET_TRANSFERRED, Ev.TICKET_HELD)
 
@@ -74,6 +76,7 @@ class TicketRow:
     finished_at: datetime | None = None
     no_show_at: datetime | None = None
     cancelled_at: datetime | None = None
+    expired_at: datetime | None = None
     transfers: list[dict[str, Any]] = field(default_factory=list)
     counter: int | None = None
     clerk_id: int | None = None
@@ -228,6 +231,8 @@ def _apply(
         row.no_show_at = at
     elif name == Ev.TICKET_CANCELLED:
         row.cancelled_at = at
+    elif name == Ev.TICKET_EXPIRED:
+        row.expired_at = at
     elif name == Ev.TICKET_TRANSFERRED:
         row.served_area = str(payload.get("to_service") or row.served_area)
         row.transfers.append(
@@ -245,7 +250,7 @@ def _apply(
         return  # a rating does not change who handled the ticket
     if name in STATE_AFTER:
         row.state = STATE_AFTER[name]
-    if name not in (Ev.TICKET_ISSUED, Ev.TICKET_CANCELLED):
+    if name not in (Ev.TICKET_ISSUED, Ev.TICKET_CANCELLED, Ev.TICKET_EXPIRED):
         row.counter = counter if counter is not None else row.counter
         row.clerk_id = user_id if user_id is not None else row.clerk_id
 
@@ -266,6 +271,8 @@ def _is_late(row: TicketRow, now: datetime, zone: Any) -> bool:
         return row.wait_s > row.target_wait_s
     if row.cancelled_at is not None:
         until = row.cancelled_at
+    elif row.expired_at is not None:
+        until = row.expired_at
     else:
         local_day = row.issued_at.astimezone(zone).date()
         day_end = datetime.combine(local_day + timedelta(days=1), time(0), zone)
@@ -345,6 +352,7 @@ def row_dict(
         "finished_at": iso(hall, row.finished_at),
         "no_show_at": iso(hall, row.no_show_at),
         "cancelled_at": iso(hall, row.cancelled_at),
+        "expired_at": iso(hall, row.expired_at),
         "transfers": [
             {**t, "at": iso(hall, t["at"])}  # from_counter, to_service, to_counter
             for t in row.transfers

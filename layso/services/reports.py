@@ -25,6 +25,9 @@ Definitions (also in the OpenAPI description of the two report endpoints):
   PERCENTILE.INC, numpy's default).
 - `within_target_rate` = called tickets with `wait_s` ≤ target ÷ (called tickets + tickets
   never called that are already late). A ticket still waiting within its target is not counted.
+- `expired`: tickets still waiting or held when the hall's day ended (hết giờ, see
+  :mod:`layso.services.day_end`): their own figure, neither served nor no-show; a ticket that
+  expired without a call is late when it waited longer than its target up to the expiry.
 - `no_show_rate` = tickets whose final state is no-show ÷ tickets called at least once.
 - `satisfaction_rate` = satisfied ratings ÷ ratings; satisfied = the top two levels of the
   rating's scale (4 and 3 of 4), as `layso.services.ratings.is_satisfied` defines it.
@@ -138,6 +141,7 @@ def figures(rows: list[TicketRow], target: float) -> dict[str, Any]:
         "served": sum(1 for r in rows if r.state == "done"),
         "no_show": no_show,
         "cancelled": sum(1 for r in rows if r.state == "cancelled"),
+        "expired": sum(1 for r in rows if r.state == "expired"),
         "open": sum(1 for r in rows if r.state in ("waiting", "called", "serving", "held")),
         "transferred": sum(1 for r in rows if r.transfers),
         "wait_median_s": percentile(waits, 0.5),

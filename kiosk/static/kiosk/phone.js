@@ -12,7 +12,7 @@
   const {$, esc} = Layso;
   const code = root.dataset.code;
   const pollMs = Math.max(2, Number(root.dataset.poll) || 5) * 1000;
-  const FINAL = ["done", "cancelled"];
+  const FINAL = ["done", "cancelled", "expired"];
 
   let lastStatus = root.dataset.status;
   let lastCalledAt = null;
@@ -57,6 +57,10 @@
                 Please ask at the information desk.</small></p>`;
       case "cancelled":
         return `<p class="ph-msg ph-warn">Số này đã bị hủy. <small>This ticket was cancelled.</small></p>`;
+      case "expired":
+        return `<p class="ph-msg ph-warn">Hết giờ làm việc: số này đã hết hiệu lực. Vui lòng lấy số mới vào
+                ngày làm việc tiếp theo. <small>The hall has closed for the day: this number has
+                expired. Please take a new number on the next working day.</small></p>`;
       default:
         return "";
     }

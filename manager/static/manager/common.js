@@ -80,6 +80,7 @@
     done: ["Đã xong", "Done"],
     no_show: ["Vắng mặt", "No-show"],
     cancelled: ["Đã hủy", "Cancelled"],
+    expired: ["Hết giờ", "Expired"],
   };
   const COUNTER_STATES = {
     open: ["Đang mở", "Open"], paused: ["Tạm dừng", "Paused"], closed: ["Đóng", "Closed"],

@@ -89,7 +89,7 @@
       return;
     }
     body.replaceChildren(...rows.map((t) => {
-      const ended = t.finished_at || t.no_show_at || t.cancelled_at;
+      const ended = t.finished_at || t.no_show_at || t.cancelled_at || t.expired_at;
       const area = t.served_area !== t.area ? `${t.area_name} → ${t.served_area}` : t.area_name;
       return el("tr", {class: t.late ? "late" : "", dataset: {id: t.id}},
         el("td", {class: "nw"}, el("strong", {}, t.display_number), " ",

@@ -103,24 +103,49 @@ def record(
     counter: Counter | None = None,
     user: User | None = None,
     audience: str = "hall",
-) -> Event:
-    """Append an event to the hall's log (next seq) and queue it for emission after commit."""
-    hall.event_seq += 1
+) -> None:
+    """Append an event to the hall's log (next seq) and queue it for emission after commit.
+
+    The row is written with the transaction's next flush, all of that flush's events in one
+    INSERT (:func:`_write_events`), not as an ORM object each."""
+    hall.event_seq += 1  # the hall is now dirty: the next flush writes the events too
     payload = {"seq": hall.event_seq, "hall": hall.slug, "at": iso(hall, now), **fields}
-    ev = Event(
-        hall_id=hall.id,
-        seq=hall.event_seq,
-        name=name,
-        at=now,
-        ticket_id=ticket.id if ticket else None,
-        counter_id=counter.id if counter else None,
-        user_id=user.id if user else None,
-        audience=audience,
-        payload=payload,
+    session.info.setdefault(_EVENT_ROWS, []).append(
+        {
+            "hall_id": hall.id,
+            "seq": hall.event_seq,
+            "name": str(name),
+            "at": now,
+            "ticket_id": ticket.id if ticket else None,
+            "counter_id": counter.id if counter else None,
+            "user_id": user.id if user else None,
+            "audience": audience,
+            "payload": payload,
+        }
     )
-    session.add(ev)
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
-    return ev
+
+
+_EVENT_ROWS = "layso.event_rows"
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _write_events_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    _write_events(session)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _write_events(session: Session) -> None:
+    """Insert the events recorded since the last flush, in one statement (before the flush
+    that writes the hall's new seq, and before any query that could read them)."""
+    rows = session.info.pop(_EVENT_ROWS, None)
+    if rows:
+        session.connection().execute(Event.__table__.insert(), rows)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _drop_events(session: Session, _previous: Any) -> None:
+    session.info.pop(_EVENT_ROWS, None)
 
 
 def mean_service_s(session: Session, hall: Hall, service: Service, now: datetime) -> float:
@@ -157,6 +182,54 @@ def open_counters_for(session: Session, service: Service) -> int:
 def wait_model(session: Session, hall: Hall, service: Service, now: datetime) -> tuple[float, int]:
     """What a wait estimate rests on: the recent mean service time and the open counters."""
     return mean_service_s(session, hall, service, now), max(1, open_counters_for(session, service))
+
+
+def queue_figures(
+    session: Session, hall: Hall, service: Service, now: datetime
+) -> tuple[int, int, tuple[float, int]]:
+    """(waiting, waiting with a priority, :func:`wait_model`) of an area, in one statement:
+    the two counts and the open counters as scalar subqueries beside the recent service times
+    (joined to a one-row select, so that an area with no finished ticket today still gives
+    one row)."""
+    waiting = (Ticket.hall_id == hall.id, Ticket.service_id == service.id)
+    count = sa.select(sa.func.count()).where(*waiting, Ticket.status == TicketStatus.WAITING)
+    prio = sa.select(sa.func.count(Ticket.priority)).where(
+        *waiting, Ticket.status == TicketStatus.WAITING
+    )
+    from layso.models import CounterService
+
+    open_counters = (
+        sa.select(sa.func.count())
+        .select_from(Counter)
+        .join(CounterService, CounterService.counter_id == Counter.id)
+        .where(CounterService.service_id == service.id, Counter.state == CounterState.OPEN)
+    )
+    recent = (
+        sa.select(Ticket.started_at, Ticket.finished_at)
+        .where(
+            Ticket.service_id == service.id,
+            Ticket.business_date == business_date(hall, now),
+            Ticket.status == TicketStatus.DONE,
+            Ticket.started_at.is_not(None),
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(RECENT_SERVICE_SAMPLE)
+        .subquery()
+    )
+    one = sa.select(sa.literal(1).label("one")).subquery()
+    rows = session.execute(
+        sa.select(
+            count.scalar_subquery(),
+            prio.scalar_subquery(),
+            open_counters.scalar_subquery(),
+            recent.c.started_at,
+            recent.c.finished_at,
+        ).select_from(one.outerjoin(recent, sa.true()))
+    ).all()
+    samples = [(f - s).total_seconds() for *_, s, f in rows if f and s]
+    mean = sum(samples) / len(samples) if samples else float(DEFAULT_SERVICE_S)
+    first = rows[0]
+    return int(first[0] or 0), int(first[1] or 0), (mean, max(1, int(first[2] or 0)))
 
 
 def estimate_wait_s(
@@ -230,7 +303,7 @@ def queue_changed(
     """Record the area's new queue length and estimate (``waiting`` and ``model`` when the
     caller has just read them in this transaction)."""
     if waiting is None:
-        waiting = waiting_count(session, service)
+        waiting, _, model = queue_figures(session, hall, service, now)
     record(
         session,
         hall,

@@ -33,9 +33,9 @@ from layso.services.common import (
     estimate_wait_s,
     get_service,
     queue_changed,
+    queue_figures,
     record,
     service_is_open,
-    wait_model,
 )
 
 logger = logging.getLogger(__name__)
@@ -140,8 +140,7 @@ def issue_ticket(
     ticket.issued_service = service
     session.add(ticket)
     session.flush()
-    ahead, waiting = _new_ticket_position(session, hall, ticket)
-    model = wait_model(session, hall, service, now)
+    ahead, waiting, model = _new_ticket_position(session, hall, ticket, now)
     wait = estimate_wait_s(session, hall, service, ahead, now, model)
     record(
         session,
@@ -163,24 +162,17 @@ def tickets_ahead(session: Session, hall: Hall, ticket: Ticket) -> int:
     return queue_position(session, hall, ticket)[0]
 
 
-def _new_ticket_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:
-    """:func:`queue_position` of a ticket just issued, by counting only: it is the newest of its
-    queue (the hall's writers are serialized, so every other waiting ticket was queued before
-    it), so all the others are ahead, or under the strict policy all priority ones (a priority
-    ticket) or all of them (an ordinary one: priority tickets go first anyway)."""
-    waiting = [
-        Ticket.hall_id == hall.id,
-        Ticket.status == TicketStatus.WAITING,
-        Ticket.service_id == ticket.service_id,
-    ]
-    total = sa.func.count()
-    if hall.priority_policy == PriorityPolicy.STRICT and ticket.priority:
-        prio = sa.func.count(Ticket.priority)
-        ahead, count = session.execute(sa.select(prio, total).where(*waiting)).one()
-    else:
-        count = session.scalar(sa.select(total).where(*waiting)) or 0
-        ahead = count
-    return max(0, int(ahead) - 1), int(count)
+def _new_ticket_position(
+    session: Session, hall: Hall, ticket: Ticket, now: datetime
+) -> tuple[int, int, tuple[float, int]]:
+    """:func:`queue_position` of a ticket just issued, by counting only, and the area's wait
+    model (:func:`queue_figures`, one statement): it is the newest of its queue (the hall's
+    writers are serialized, so every other waiting ticket was queued before it), so all the
+    others are ahead, or under the strict policy all priority ones (a priority ticket) or all
+    of them (an ordinary one: priority tickets go first anyway)."""
+    count, prio, model = queue_figures(session, hall, ticket.service, now)
+    ahead = prio if hall.priority_policy == PriorityPolicy.STRICT and ticket.priority else count
+    return max(0, ahead - 1), count, model
 
 
 def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:

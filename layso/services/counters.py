@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from layso import errors
 from layso import serializers as ser
@@ -26,6 +27,7 @@ from layso.services.common import (
     get_counter,
     get_service,
     queue_changed,
+    queue_figures,
     record,
 )
 from layso.services.next_ticket import candidates as _candidates
@@ -223,34 +225,49 @@ def _call(
     session: Session, hall: Hall, counter: Counter, ticket: Ticket, user: User, now: datetime
 ) -> Ticket:
     # the hall lock already serializes this hall's writers; the guarded UPDATE is the last word
-    # that a ticket is called at most once at a time, even if that lock were ever bypassed
-    from_status = ticket.status
-    changed = session.execute(
+    # that a ticket is called at most once at a time, even if that lock were ever bypassed. It
+    # writes every column of the call at once and returns what it counted, so the ticket in
+    # memory is set to what the row now holds without reading it back.
+    called = session.execute(
         sa.update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status == from_status)
-        .values(status=TicketStatus.CALLED)
+        .where(Ticket.id == ticket.id, Ticket.status == ticket.status)
+        .values(
+            status=TicketStatus.CALLED,
+            counter_id=counter.id,
+            clerk_id=user.id,
+            target_counter_id=None,
+            called_at=now,
+            first_called_at=sa.func.coalesce(Ticket.first_called_at, now),
+            call_count=Ticket.call_count + 1,
+        )
+        .returning(Ticket.first_called_at, Ticket.call_count)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    ).one_or_none()
+    if called is None:
         raise errors.TicketNotWaiting(ticket=ticket.display_number)
-    session.refresh(ticket)
-    ticket.counter_id = counter.id
-    ticket.counter = counter
-    ticket.clerk_id = user.id
-    ticket.target_counter_id = None
-    ticket.called_at = now
-    ticket.first_called_at = ticket.first_called_at or now
-    ticket.call_count += 1
+    for key, value in (
+        ("status", TicketStatus.CALLED),
+        ("counter_id", counter.id),
+        ("counter", counter),
+        ("clerk_id", user.id),
+        ("target_counter_id", None),
+        ("target_counter", None),
+        ("called_at", now),
+        ("first_called_at", called.first_called_at),
+        ("call_count", called.call_count),
+    ):
+        set_committed_value(ticket, key, value)
+    service = ticket.service
+    waiting, _, model = queue_figures(session, hall, service, now)  # before the counter changes
     counter.current_ticket_id = ticket.id
     if ticket.priority:
         counter.calls_since_priority = 0
     else:
         counter.calls_since_priority += 1
-    session.flush()
     _ticket_event(
         session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
     )
-    queue_changed(session, hall, ticket.service, now)
+    queue_changed(session, hall, service, now, waiting=waiting, model=model)
     counter_changed(session, hall, counter, now)
     logger.info("hall %s: counter %s called %s", hall.slug, counter.number, ticket.display_number)
     return ticket

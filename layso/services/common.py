@@ -184,31 +184,29 @@ def wait_model(session: Session, hall: Hall, service: Service, now: datetime) ->
     return mean_service_s(session, hall, service, now), max(1, open_counters_for(session, service))
 
 
-def queue_figures(
-    session: Session, hall: Hall, service: Service, now: datetime
-) -> tuple[int, int, tuple[float, int]]:
-    """(waiting, waiting with a priority, :func:`wait_model`) of an area, in one statement:
-    the two counts and the open counters as scalar subqueries beside the recent service times
-    (joined to a one-row select, so that an area with no finished ticket today still gives
-    one row)."""
-    waiting = (Ticket.hall_id == hall.id, Ticket.service_id == service.id)
-    count = sa.select(sa.func.count()).where(*waiting, Ticket.status == TicketStatus.WAITING)
-    prio = sa.select(sa.func.count(Ticket.priority)).where(
-        *waiting, Ticket.status == TicketStatus.WAITING
-    )
+def _queue_figures_statement() -> sa.Select[Any]:
+    """The statement of :func:`queue_figures`, built once (parameters: hall, service, day)."""
     from layso.models import CounterService
 
+    service_id = sa.bindparam("service_id", type_=sa.Integer)
+    waiting = (
+        Ticket.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+        Ticket.service_id == service_id,
+        Ticket.status == TicketStatus.WAITING,
+    )
+    count = sa.select(sa.func.count()).where(*waiting)
+    prio = sa.select(sa.func.count(Ticket.priority)).where(*waiting)
     open_counters = (
         sa.select(sa.func.count())
         .select_from(Counter)
         .join(CounterService, CounterService.counter_id == Counter.id)
-        .where(CounterService.service_id == service.id, Counter.state == CounterState.OPEN)
+        .where(CounterService.service_id == service_id, Counter.state == CounterState.OPEN)
     )
     recent = (
         sa.select(Ticket.started_at, Ticket.finished_at)
         .where(
-            Ticket.service_id == service.id,
-            Ticket.business_date == business_date(hall, now),
+            Ticket.service_id == service_id,
+            Ticket.business_date == sa.bindparam("day", type_=sa.Date),
             Ticket.status == TicketStatus.DONE,
             Ticket.started_at.is_not(None),
         )
@@ -217,14 +215,28 @@ def queue_figures(
         .subquery()
     )
     one = sa.select(sa.literal(1).label("one")).subquery()
+    return sa.select(
+        count.scalar_subquery(),
+        prio.scalar_subquery(),
+        open_counters.scalar_subquery(),
+        recent.c.started_at,
+        recent.c.finished_at,
+    ).select_from(one.outerjoin(recent, sa.true()))
+
+
+_QUEUE_FIGURES = _queue_figures_statement()
+
+
+def queue_figures(
+    session: Session, hall: Hall, service: Service, now: datetime
+) -> tuple[int, int, tuple[float, int]]:
+    """(waiting, waiting with a priority, :func:`wait_model`) of an area, in one statement:
+    the two counts and the open counters as scalar subqueries beside the recent service times
+    (joined to a one-row select, so that an area with no finished ticket today still gives
+    one row). The statement is built once: building it costs more than running it."""
     rows = session.execute(
-        sa.select(
-            count.scalar_subquery(),
-            prio.scalar_subquery(),
-            open_counters.scalar_subquery(),
-            recent.c.started_at,
-            recent.c.finished_at,
-        ).select_from(one.outerjoin(recent, sa.true()))
+        _QUEUE_FIGURES,
+        {"hall_id": hall.id, "service_id": service.id, "day": business_date(hall, now)},
     ).all()
     samples = [(f - s).total_seconds() for *_, s, f in rows if f and s]
     mean = sum(samples) / len(samples) if samples else float(DEFAULT_SERVICE_S)

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from layso import errors
@@ -39,7 +39,13 @@ MAX_REASON = 100
 
 
 def _current(session: Session, counter: Counter) -> Ticket | None:
-    return session.get(Ticket, counter.current_ticket_id) if counter.current_ticket_id else None
+    """The counter's ticket, with its area (every event about it names the area)."""
+    if not counter.current_ticket_id:
+        return None
+    return session.get(Ticket, counter.current_ticket_id, options=_WITH_SERVICE)
+
+
+_WITH_SERVICE = (joinedload(Ticket.service),)
 
 
 def _require_clerk(counter: Counter, user: User) -> None:
@@ -101,12 +107,19 @@ def _release(
     event: Ev,
 ) -> None:
     """The current ticket leaves the counter as `status`; the counter is free again."""
+    _leave(session, counter, ticket, now, status)
+    _ticket_event(session, hall, event, ticket, counter, user, now)
+
+
+def _leave(
+    session: Session, counter: Counter, ticket: Ticket, now: datetime, status: TicketStatus
+) -> None:
+    """Write the ticket's new `status` and the free counter (before any event is recorded)."""
     ticket.status = status
     if status != TicketStatus.HELD:
         ticket.finished_at = now
     counter.current_ticket_id = None
     session.flush()
-    _ticket_event(session, hall, event, ticket, counter, user, now)
 
 
 def _require_current(session: Session, counter: Counter, *allowed: TicketStatus) -> Ticket:
@@ -369,20 +382,33 @@ def _request_rating(
 
 
 def _finish(
-    session: Session, hall: Hall, counter: Counter, ticket: Ticket, user: User, now: datetime
+    session: Session,
+    hall: Hall,
+    counter: Counter,
+    ticket: Ticket,
+    user: User,
+    now: datetime,
+    *,
+    queue: bool = False,
 ) -> None:
-    _release(session, hall, counter, ticket, user, now, TicketStatus.DONE, Ev.TICKET_FINISHED)
+    """Finish the ticket; with `queue`, tell its area's new estimate too (the estimate learns
+    from this visit: the figures are read once the ticket is written, before any event)."""
+    _leave(session, counter, ticket, now, TicketStatus.DONE)
+    figures = queue_figures(session, hall, ticket.service, now) if queue else None
+    _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
     if hall.rating_on != "start":
         _request_rating(session, hall, counter, ticket, now)
     counter_changed(session, hall, counter, now)
+    if figures is not None:
+        waiting, _, model = figures
+        queue_changed(session, hall, ticket.service, now, waiting=waiting, model=model)
 
 
 def finish(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:
     """Service is over; the rating pad asks the citizen how it went."""
     counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.SERVING)
-    _finish(session, hall, counter, ticket, user, now)
-    queue_changed(session, hall, ticket.service, now)  # the estimate learns from this visit
+    _finish(session, hall, counter, ticket, user, now, queue=True)
     return ticket
 
 

@@ -671,18 +671,35 @@ def counter_transfer(slug: str, number: int) -> ResponseReturnValue:
 # a ticket's public page data, reached by its unguessable code (no sign-in)
 public = Blueprint("public_api", __name__, url_prefix="/api/v1")
 
+PHONE_STATE = obj(
+    {
+        "near": {"type": "boolean", "description": "few enough people ahead: almost its turn"},
+        "near_ahead": {"type": "integer"},
+        "late_places": {"type": "integer"},
+        "late_used": {"type": "boolean"},
+        "can_postpone": {"type": "boolean"},
+        "can_leave": {"type": "boolean"},
+        "phone": {"type": ["string", "null"], "description": "the phone kept, masked"},
+    }
+)
+
 
 @public.get("/t/<code>")
 @doc(
     "A ticket's public status, reached from its QR code",
     who="anyone with the code",
     path={"code": {"type": "string", "maxLength": 32}},
-    ok=(200, "the ticket", obj({"ticket": TICKET, "hall": {"type": "object"}})),
+    ok=(
+        200,
+        "the ticket; turn: what the phone page offers (near, late, leave, phone)",
+        obj({"ticket": TICKET, "hall": {"type": "object"}, "turn": PHONE_STATE}),
+    ),
     errors=(404,),
     tag="public",
 )
 def public_ticket(code: str) -> ResponseReturnValue:
     from layso.models import Hall
+    from layso.services.notify import turn
     from layso.web import db
 
     with db().read() as s:
@@ -692,4 +709,129 @@ def public_ticket(code: str) -> ResponseReturnValue:
             raise errors.UnknownTicket()
         ahead, wait = ticket_ops.position(s, hall, t, now())
         body = ser.ticket_for_phone(hall, t, ahead, wait)
-        return jsonify({"ticket": body, "hall": ser.hall(hall), "seq": hall.event_seq})
+        return jsonify(
+            {
+                "ticket": body,
+                "hall": ser.hall(hall),
+                "seq": hall.event_seq,
+                "turn": turn.phone_state(s, hall, t, ahead),
+            }
+        )
+
+
+# --- the phone page's actions: authorised by the ticket's code, rate-limited, idempotent -------
+
+PHONE_RESULT = obj({"ticket": TICKET, "turn": PHONE_STATE})
+CODE_PATH = {"code": {"type": "string", "maxLength": 32}}
+
+
+def _phone_limits(code: str) -> None:
+    rate_limit("phone", code)
+    rate_limit("phone_addr", request.remote_addr or "?")
+
+
+def _by_code(code: str, action: Callable[[Any, Any, Any], dict[str, Any]]) -> ResponseReturnValue:
+    """Run ``action(session, hall, ticket)`` in the ticket's hall's write transaction."""
+    from layso.models import Hall
+    from layso.services.notify import turn
+    from layso.web import db
+
+    _phone_limits(code)
+    with db().write() as s:
+        t = ticket_ops.find_ticket_by_code(s, code)
+        if t is None:
+            raise errors.UnknownTicket()
+        hall = s.get(Hall, t.hall_id, with_for_update=True)
+        if hall is None:
+            raise errors.UnknownTicket()
+        s.refresh(t)
+        extra = action(s, hall, t)
+        ahead, wait = ticket_ops.position(s, hall, t, now())
+        body = {
+            "ticket": ser.ticket_for_phone(hall, t, ahead, wait),
+            "turn": turn.phone_state(s, hall, t, ahead),
+            **extra,
+        }
+    return jsonify(body)
+
+
+@public.post("/t/<code>/postpone")
+@doc(
+    "“Tôi sẽ đến muộn”: move a waiting ticket back behind the next few people, once",
+    who="anyone with the code",
+    path=CODE_PATH,
+    ok=(
+        200,
+        "the ticket; moved: places it went back (0 when asked again: nothing more moves)",
+        {
+            **PHONE_RESULT,
+            "properties": {**PHONE_RESULT["properties"], "moved": {"type": "integer"}},
+        },
+    ),
+    errors=(404, 409, 429),
+    tag="public",
+    notes="Logged as ticket.postponed. How many places: the hall's notifier setting late_places.",
+)
+def public_postpone(code: str) -> ResponseReturnValue:
+    from layso.services.notify import turn
+
+    def act(s: Any, hall: Any, t: Any) -> dict[str, Any]:
+        return {"moved": turn.postpone(s, hall, t, now=now())["moved"]}
+
+    return _by_code(code, act)
+
+
+@public.post("/t/<code>/leave")
+@doc(
+    '“Hủy số”: leave the queue (the ticket is cancelled); needs {"confirm": true}',
+    who="anyone with the code",
+    path=CODE_PATH,
+    body=obj({"confirm": {"type": "boolean", "const": True}}, ["confirm"]),
+    ok=(200, "the cancelled ticket (the same answer when asked again)", PHONE_RESULT),
+    errors=(400, 404, 409, 429),
+    tag="public",
+    notes="Logged as ticket.cancelled with by: citizen. Refused (409) once called.",
+)
+def public_leave(code: str) -> ResponseReturnValue:
+    from layso.services.notify import turn
+
+    data = json_body()
+    if data.get("confirm") is not True:
+        raise errors.BadRequest(
+            vi="Vui lòng xác nhận hủy số (confirm: true).",
+            en="Confirm leaving the queue (confirm: true).",
+        )
+
+    def act(s: Any, hall: Any, t: Any) -> dict[str, Any]:
+        turn.leave(s, hall, t, now=now())
+        return {}
+
+    return _by_code(code, act)
+
+
+@public.put("/t/<code>/phone")
+@doc(
+    "Leave a mobile number to be told when the turn is near (or null to take it back)",
+    who="anyone with the code",
+    path=CODE_PATH,
+    body=obj({"phone": {"type": ["string", "null"], "maxLength": 20}}, ["phone"]),
+    ok=(200, "the ticket; turn.phone: the number kept, masked", PHONE_RESULT),
+    errors=(400, 404, 409, 429),
+    tag="public",
+    notes="The number is erased once the ticket is called or leaves the queue.",
+)
+def public_phone(code: str) -> ResponseReturnValue:
+    from layso.services.notify import turn
+
+    data = json_body()
+    phone = data.get("phone")
+    if phone is not None and (not isinstance(phone, str) or len(phone) > 20):
+        raise errors.BadRequest(
+            vi="Số điện thoại không hợp lệ.", en="The phone number is not valid."
+        )
+
+    def act(s: Any, hall: Any, t: Any) -> dict[str, Any]:
+        turn.remember_phone(s, hall, t, phone, now=now())
+        return {}
+
+    return _by_code(code, act)

@@ -56,6 +56,9 @@ def create_app(
         LAYSO_RATE_LOGIN=settings.login_rate_per_minute,
         LAYSO_RATE_SUGGEST=10,
         LAYSO_RATE_AUDIO=settings.audio_rate_per_minute,
+        # the phone page's actions: per ticket code, and per client address
+        LAYSO_RATE_PHONE=20,
+        LAYSO_RATE_PHONE_ADDR=120,
         LAYSO_VOICE_CACHE_BYTES=settings.voice_cache_mb * 1024 * 1024,
         LAYSO_REDIS_URL=settings.redis_url,  # rate-limit counters shared by every process
         LAYSO_DATABASE_URL=settings.database_url,
@@ -85,6 +88,15 @@ def create_app(
         async_mode=settings.async_mode,
         message_queue=settings.redis_url,
         join_timeout=settings.join_timeout_s,
+    )
+    from layso.services.notify.outbox import Sender, sender_settings
+
+    # the notices' sender (layso.services.notify.outbox); `layso run` starts it
+    app.extensions["layso.notify"] = Sender(
+        database,
+        app.extensions["layso.clock"],
+        spawn=hub.socketio.start_background_task,
+        **sender_settings(os.environ),  # type: ignore[arg-type]
     )
     _register_errors(app)
     if settings.trusted_proxies:

@@ -220,12 +220,15 @@ def run_day_end(database: Database, now: Any) -> int:
 
 
 def housekeeping(app: Any, base_url: str) -> None:
-    """Background work of a running server: at start, finish the print jobs a crash left
-    pending; at start and every few hours, forget idempotency keys older than two days."""
+    """Background work of a running server: at start, the notices' sender (it sends what the
+    outbox holds) and finishing the print jobs a crash left pending; at start and every few
+    hours, forgetting idempotency keys older than two days."""
     from layso.hub import socketio
     from layso.services import idempotency
 
     database = app.extensions["layso.db"]
+    # the notices' sender: sends what the outbox holds, including what a stop left pending
+    app.extensions["layso.notify"].start()
     try:
         app.extensions["layso.printer"].recover(base_url)
     except Exception:

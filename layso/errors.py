@@ -208,3 +208,17 @@ IdempotencyKeyReused = _error(
     "Mã Idempotency-Key này đã dùng cho một thao tác khác; mỗi lần bấm cần một mã mới.",
     "This Idempotency-Key was used for another request; each tap or press needs a new key.",
 )
+NotWaiting = _error(
+    "NotWaiting",
+    409,
+    "not_waiting",
+    "Số {ticket} không còn chờ nên không thể {action}.",
+    "Number {ticket} is no longer waiting: it cannot be {action_en}.",
+)
+PostponeNotOffered = _error(
+    "PostponeNotOffered",
+    409,
+    "postpone_not_offered",
+    "Đơn vị không cho phép lùi lượt.",
+    "This hall does not offer moving back.",
+)

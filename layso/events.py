@@ -36,6 +36,8 @@ class Ev(StrEnum):
     PRINT_FAILED = "print.failed"  # the kiosk that issued the ticket
     PRINTER_STATUS = "printer.status"  # managers
     DAY_CHANGED = "day.changed"  # managers: today's queue kept open past closing time, or not
+    NOTIFY_FAILED = "notify.failed"  # managers: a notice given up (layso.services.notify)
+    TICKET_POSTPONED = "ticket.postponed"  # the holder said "I'll be late": moved back
     # to one client as it joins, never logged
     SNAPSHOT = "snapshot"
     # from the print agents

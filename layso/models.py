@@ -438,3 +438,74 @@ class UserSession(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class NotifySetting(Base):
+    """A hall's "your turn is near" settings (one row per hall; none: the defaults)."""
+
+    __tablename__ = "notify_setting"
+    hall_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("hall.id", ondelete="CASCADE"), primary_key=True
+    )
+    # notify a ticket with a phone when this many people or fewer are ahead; 0 = never
+    near_ahead: Mapped[int] = mapped_column(default=3)
+    # "I'll be late" moves a waiting ticket back this many places, once; 0 = not offered
+    late_places: Mapped[int] = mapped_column(default=3)
+
+
+class NotifyChannel(Base):
+    """One way out of the hall: a signed webhook, an SMS gateway or Zalo ZNS.
+
+    ``settings`` holds what is not secret (address, template, field names); secrets are read
+    from the environment when sending (layso.services.notify.channels)."""
+
+    __tablename__ = "notify_channel"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # webhook | sms | zns
+    name: Mapped[str] = mapped_column(sa.String(100))
+    settings: Mapped[dict[str, Any]]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class NotifyOutbox(Base):
+    """One message for one channel: written in the transaction that causes it, sent later."""
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (sa.Index("ix_notify_outbox_due", "state", "next_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("notify_channel.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(40))  # e.g. turn.near, turn.called
+    # a phone number in 84… form while undelivered; masked (84******678) once done
+    recipient: Mapped[str | None] = mapped_column(sa.String(20), default=None)
+    ticket_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ticket.id", ondelete="SET NULL"), default=None
+    )
+    # {"text": Vietnamese, "text_en": English, "data": {template values}}
+    body: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(sa.String(20), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(sa.String(300), default=None)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TicketContact(Base):
+    """What a waiting ticket's holder asked for from the phone page or a booking: the phone to
+    notify (erased once the ticket is called or leaves the queue), the notices sent, the one
+    "I'll be late"."""
+
+    __tablename__ = "ticket_contact"
+    ticket_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True
+    )
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(20), default=None)  # 84… form
+    near_at: Mapped[datetime | None] = mapped_column(default=None)
+    called_at: Mapped[datetime | None] = mapped_column(default=None)
+    late_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -20,6 +20,7 @@ bp = Blueprint(
 
 def init_app(app: Flask) -> None:
     """The report and configuration endpoints (a blueprint of their own, under /api/v1)."""
+    from manager import notify_api  # noqa: F401  (the notifier's endpoints, on the same blueprint)
     from manager.api import api
 
     app.register_blueprint(api)

@@ -124,6 +124,10 @@ def record(
         }
     )
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
+    if ticket is not None and name in _TURN_EVENTS:
+        from layso.services.notify import turn
+
+        turn.ticket_event(session, hall, name, ticket, now)
 
 
 _EVENT_ROWS = "layso.event_rows"
@@ -146,6 +150,18 @@ def _write_events(session: Session) -> None:
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _drop_events(session: Session, _previous: Any) -> None:
     session.info.pop(_EVENT_ROWS, None)
+
+
+# a ticket's "your turn" notices follow these (layso.services.notify.turn)
+_TURN_EVENTS = frozenset(
+    {
+        Ev.TICKET_CALLED,
+        Ev.TICKET_CANCELLED,
+        Ev.TICKET_NO_SHOW,
+        Ev.TICKET_FINISHED,
+        Ev.TICKET_EXPIRED,
+    }
+)
 
 
 def mean_service_s(session: Session, hall: Hall, service: Service, now: datetime) -> float:
@@ -327,6 +343,9 @@ def queue_changed(
         },
         now=now,
     )
+    from layso.services.notify import turn
+
+    turn.queue_moved(session, hall, service, now)  # tickets now near their turn are told
 
 
 def counter_changed(session: Session, hall: Hall, counter: Counter, now: datetime) -> None:

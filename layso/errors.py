@@ -222,3 +222,133 @@ PostponeNotOffered = _error(
     "Đơn vị không cho phép lùi lượt.",
     "This hall does not offer moving back.",
 )
+
+
+# --- appointments and remote numbers (services/bookings.py): each refusal its own stable code
+
+BookingClosed = _error(
+    "BookingClosed",
+    409,
+    "booking_closed",
+    "Lĩnh vực {service} không nhận đặt lịch trực tuyến.",
+    "Service area {service} takes no online bookings.",
+)
+RemoteNumbersOff = _error(
+    "RemoteNumbersOff",
+    409,
+    "remote_numbers_off",
+    "Lĩnh vực {service} không phát số từ xa; vui lòng chọn giờ hẹn.",
+    "Service area {service} gives no remote numbers; please pick a time slot.",
+)
+RemoteNumberNotToday = _error(
+    "RemoteNumberNotToday",
+    409,
+    "remote_number_not_today",
+    "Số từ xa chỉ lấy được cho hôm nay; với ngày khác vui lòng chọn giờ hẹn.",
+    "A remote number is for today only; for another day please pick a time slot.",
+)
+BadPhone = _error(
+    "BadPhone",
+    400,
+    "bad_phone",
+    "Số điện thoại không hợp lệ (ví dụ: 0912 345 678).",
+    "The phone number is not valid (e.g. 0912 345 678).",
+)
+IdRequired = _error(
+    "IdRequired",
+    400,
+    "id_required",
+    "Đơn vị này yêu cầu số Căn cước công dân (12 chữ số) khi đặt lịch.",
+    "This hall asks for the citizen ID number (12 digits) to book.",
+)
+BadIdNumber = _error(
+    "BadIdNumber",
+    400,
+    "bad_id_number",
+    "Số Căn cước công dân phải gồm đúng 12 chữ số.",
+    "The citizen ID number must be exactly 12 digits.",
+)
+BadDay = _error(
+    "BadDay",
+    409,
+    "day_out_of_range",
+    "Chỉ đặt lịch được từ hôm nay đến ngày {last}.",
+    "Bookings are open from today to {last}.",
+)
+DayClosed = _error(
+    "DayClosed",
+    409,
+    "day_closed",
+    "Ngày {day} đơn vị không làm việc ({reason}).",
+    "The hall is closed on {day} ({reason_en}).",
+)
+NoSuchSlot = _error(
+    "NoSuchSlot",
+    409,
+    "no_such_slot",
+    "Không có khung giờ {slot} ngày {day} cho lĩnh vực này.",
+    "There is no {slot} slot on {day} for this area.",
+)
+SlotPast = _error(
+    "SlotPast",
+    409,
+    "slot_past",
+    "Khung giờ {slot} đã qua; vui lòng chọn giờ khác.",
+    "The {slot} slot has passed; please pick another time.",
+)
+SlotFull = _error(
+    "SlotFull",
+    409,
+    "slot_full",
+    "Khung giờ {slot} ngày {day} đã kín chỗ; vui lòng chọn giờ khác.",
+    "The {slot} slot on {day} is full; please pick another time.",
+)
+KeptForWalkIns = _error(
+    "KeptForWalkIns",
+    409,
+    "kept_for_walk_ins",
+    "Các số còn lại của lĩnh vực {service} ngày {day} dành cho người đến trực tiếp.",
+    "The numbers left in {service} on {day} are kept for people who come in person.",
+)
+QuotaPerDay = _error(
+    "QuotaPerDay",
+    409,
+    "quota_per_day",
+    "Mỗi số điện thoại / CCCD chỉ được đặt {limit} lịch trong một ngày.",
+    "One phone number / ID may hold {limit} bookings a day.",
+)
+QuotaPerArea = _error(
+    "QuotaPerArea",
+    409,
+    "quota_per_area",
+    "Mỗi số điện thoại / CCCD chỉ được đặt {limit} lịch mỗi lĩnh vực trong một ngày.",
+    "One phone number / ID may hold {limit} booking(s) per area a day.",
+)
+UnknownBooking = _error(
+    "UnknownBooking",
+    404,
+    "unknown_booking",
+    "Không tìm thấy lịch hẹn hôm nay với mã hoặc số điện thoại này.",
+    "No booking for today with this code or phone number.",
+)
+BookingNotActive = _error(
+    "BookingNotActive",
+    409,
+    "booking_not_active",
+    "Lịch hẹn {code} đang ở trạng thái '{state}', không thể {action}.",
+    "Booking {code} is '{state}' and cannot be {action_en}.",
+)
+CheckInTooEarly = _error(
+    "CheckInTooEarly",
+    409,
+    "check_in_too_early",
+    "Chưa đến giờ xác nhận lịch hẹn {slot}. Vui lòng quay lại lúc {come_back}.",
+    "Too early to check in for your {slot} booking. Please come back at {come_back}.",
+)
+CheckInOtherDay = _error(
+    "CheckInOtherDay",
+    409,
+    "check_in_other_day",
+    "Lịch hẹn {code} là ngày {day}, không phải hôm nay.",
+    "Booking {code} is for {day}, not today.",
+)

@@ -38,6 +38,10 @@ class Ev(StrEnum):
     DAY_CHANGED = "day.changed"  # managers: today's queue kept open past closing time, or not
     NOTIFY_FAILED = "notify.failed"  # managers: a notice given up (layso.services.notify)
     TICKET_POSTPONED = "ticket.postponed"  # the holder said "I'll be late": moved back
+    BOOKING_CREATED = "booking.created"  # managers (phone and ID masked)
+    BOOKING_CANCELLED = "booking.cancelled"  # managers
+    BOOKING_CHECKED_IN = "booking.checked_in"  # managers; the ticket is in ticket.issued
+    BOOKING_NO_SHOW = "booking.no_show"  # managers: its day ended without a check-in
     # to one client as it joins, never logged
     SNAPSHOT = "snapshot"
     # from the print agents

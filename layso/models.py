@@ -290,6 +290,8 @@ class Ticket(Base):
     __table_args__ = (
         sa.UniqueConstraint("issued_service_id", "business_date", "number"),
         sa.Index("ix_ticket_queue", "hall_id", "status", "service_id"),
+        # the merge rule's reads: per area, booked or walk-in, in queue order
+        sa.Index("ix_ticket_queue_order", "hall_id", "status", "service_id", "queued_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))
@@ -316,6 +318,11 @@ class Ticket(Base):
     print_state: Mapped[str] = mapped_column(sa.String(20), default="pending")
     # mã hồ sơ: the dossier whose result a results ticket collected (entered at the counter)
     dossier_code: Mapped[str | None] = mapped_column(sa.String(40), default=None)
+    # a checked-in booking's slot time; null for a walk-in (and for a booking checked in late).
+    # A booked ticket's queued_at is when it becomes callable: slot time minus the area's lead.
+    booked_for: Mapped[datetime | None] = mapped_column(default=None)
+    # checked in from a booking (on time, late or a remote number): its state follows the ticket
+    from_booking: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     service: Mapped[Service] = relationship(foreign_keys=[service_id])
     issued_service: Mapped[Service] = relationship(foreign_keys=[issued_service_id])
@@ -509,3 +516,107 @@ class TicketContact(Base):
     near_at: Mapped[datetime | None] = mapped_column(default=None)
     called_at: Mapped[datetime | None] = mapped_column(default=None)
     late_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# --- appointments and remote numbers (issue 14) -----------------------------------------------
+
+
+class BookingState(enum.StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CALLED = "called"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class BookingRule(Base):
+    """Booking settings of a hall (service_id null) or of one area (its non-null fields override
+    the hall's). See services/bookings.py `settings_for` for the defaults."""
+
+    __tablename__ = "booking_rule"
+    __table_args__ = (sa.UniqueConstraint("hall_id", "service_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service.id", ondelete="CASCADE"), default=None
+    )
+    enabled: Mapped[bool | None] = mapped_column(default=None)
+    remote_numbers: Mapped[bool | None] = mapped_column(default=None)  # "số từ xa" for today
+    days_ahead: Mapped[int | None] = mapped_column(default=None)  # 0 = today only
+    per_person_day: Mapped[int | None] = mapped_column(default=None)  # per phone / ID, all areas
+    per_person_area_day: Mapped[int | None] = mapped_column(default=None)  # per phone / ID, area
+    walk_in_reserve: Mapped[int | None] = mapped_column(default=None)  # numbers kept per day
+    checkin_before_min: Mapped[int | None] = mapped_column(default=None)
+    checkin_after_min: Mapped[int | None] = mapped_column(default=None)
+    lead_min: Mapped[int | None] = mapped_column(default=None)  # callable from slot − lead
+    require_id: Mapped[bool | None] = mapped_column(default=None)  # CCCD asked and checked
+    retention_days: Mapped[int | None] = mapped_column(default=None)  # personal data kept
+
+
+class SlotTemplate(Base):
+    """Bookable slots of an area: on these weekdays, from start to end, every slot_min minutes,
+    `capacity` bookings each."""
+
+    __tablename__ = "slot_template"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id", ondelete="CASCADE"))
+    weekdays: Mapped[list[Any]]  # [0..6], Monday = 0
+    start: Mapped[str] = mapped_column(sa.String(5))  # "07:30", hall-local
+    end: Mapped[str] = mapped_column(sa.String(5))  # "11:30": the last slot starts before it
+    slot_min: Mapped[int] = mapped_column(default=15)
+    capacity: Mapped[int] = mapped_column(default=2)
+    active: Mapped[bool] = mapped_column(default=True)
+    service: Mapped[Service] = relationship()
+
+
+class Closure(Base):
+    """A day a hall (service_id null) or an area takes no bookings: a holiday, a move."""
+
+    __tablename__ = "closure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service.id", ondelete="CASCADE"), default=None
+    )
+    day: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    reason_en: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class Booking(Base):
+    """An appointment (slot_start set) or a remote number for the day (slot_start null).
+
+    Personal data: the phone in plain digits (the notifier needs it), the ID number only as an
+    HMAC (quota checks) and its last digits for masked display; all three are emptied
+    `retention_days` after the booking's day (purged_at set)."""
+
+    __tablename__ = "booking"
+    __table_args__ = (
+        sa.UniqueConstraint("hall_id", "code"),
+        sa.Index("ix_booking_day", "hall_id", "business_date", "service_id"),
+        sa.Index("ix_booking_phone", "hall_id", "phone", "business_date"),
+        sa.Index("ix_booking_id_hash", "hall_id", "id_hash", "business_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id", ondelete="CASCADE"))
+    business_date: Mapped[date]
+    slot_start: Mapped[datetime | None] = mapped_column(default=None)
+    code: Mapped[str] = mapped_column(sa.String(12))
+    phone: Mapped[str | None] = mapped_column(sa.String(20), default=None)
+    id_hash: Mapped[str | None] = mapped_column(sa.String(64), default=None)
+    id_last: Mapped[str | None] = mapped_column(sa.String(4), default=None)
+    state: Mapped[BookingState] = mapped_column(_enum(BookingState), default=BookingState.BOOKED)
+    late: Mapped[bool] = mapped_column(default=False)  # checked in after the window: a walk-in
+    created_at: Mapped[datetime]
+    checked_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    purged_at: Mapped[datetime | None] = mapped_column(default=None)
+    ticket_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ticket.id", ondelete="SET NULL"), unique=True, default=None
+    )
+
+    service: Mapped[Service] = relationship()
+    ticket: Mapped[Ticket | None] = relationship()

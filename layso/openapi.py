@@ -138,8 +138,29 @@ SCHEMAS: dict[str, Schema] = {
             "status_url": {"type": "string"},
             "counter": {"type": ["integer", "null"]},
             "call_count": {"type": "integer"},
+            "booked_for": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "a checked-in booking's slot time; null for a walk-in",
+            },
         },
         ["id", "number", "display_number", "service", "status", "issued_at"],
+    ),
+    "Booking": obj(
+        {
+            "code": {"type": "string", "description": "6 characters, no 0/O/1/I"},
+            "service": {"type": "string"},
+            "date": {"type": "string", "format": "date"},
+            "slot": {"type": ["string", "null"], "description": "HH:MM; null: remote number"},
+            "slot_start": {"type": ["string", "null"], "format": "date-time"},
+            "remote_number": {"type": "boolean"},
+            "state": {"enum": ["booked", "checked_in", "called", "served", "no_show", "cancelled"]},
+            "late": {"type": "boolean"},
+            "phone": {"type": ["string", "null"], "description": "masked: 091****678"},
+            "id_number": {"type": ["string", "null"], "description": "masked: *********789"},
+            "ticket": {"type": ["string", "null"], "description": "the ticket's number"},
+        },
+        ["code", "service", "date", "state"],
     ),
     "Service": obj(
         {

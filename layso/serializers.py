@@ -54,6 +54,7 @@ def ticket(hall: Hall, t: Ticket) -> dict[str, Any]:
         "counter": t.counter.number if t.counter else None,
         "target_counter": t.target_counter.number if t.target_counter else None,
         "print_state": t.print_state,
+        "booked_for": iso(hall, t.booked_for),
     }
 
 

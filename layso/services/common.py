@@ -14,6 +14,8 @@ from layso import serializers as ser
 from layso.db import PendingEvent, queue_event
 from layso.events import Ev
 from layso.models import (
+    Booking,
+    BookingState,
     Counter,
     CounterState,
     Event,
@@ -357,4 +359,30 @@ def counter_changed(session: Session, hall: Hall, counter: Counter, now: datetim
         ser.counter_event(hall, counter, current),
         now=now,
         counter=counter,
+    )
+
+
+_BOOKING_FROM_TICKET = {
+    TicketStatus.WAITING: BookingState.CHECKED_IN,
+    TicketStatus.CALLED: BookingState.CALLED,
+    TicketStatus.SERVING: BookingState.CALLED,
+    TicketStatus.HELD: BookingState.CALLED,
+    TicketStatus.DONE: BookingState.SERVED,
+    TicketStatus.NO_SHOW: BookingState.NO_SHOW,
+    TicketStatus.CANCELLED: BookingState.CANCELLED,
+    TicketStatus.EXPIRED: BookingState.CHECKED_IN,  # the hall closed first: came, not served
+}
+
+
+def follow_ticket(session: Session, ticket: Ticket) -> None:
+    """Keep the state of the booking a ticket was checked in from (if any) in step with the
+    ticket (services/bookings.py): one UPDATE by the booking's unique ticket_id, none for a
+    walk-in's ticket."""
+    if not ticket.from_booking:
+        return
+    session.execute(
+        sa.update(Booking)
+        .where(Booking.ticket_id == ticket.id)
+        .values(state=_BOOKING_FROM_TICKET[ticket.status])
+        .execution_options(synchronize_session=False)
     )

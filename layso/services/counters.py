@@ -24,6 +24,7 @@ from layso.models import (
 )
 from layso.services.common import (
     counter_changed,
+    follow_ticket,
     get_counter,
     get_service,
     queue_changed,
@@ -119,6 +120,7 @@ def _leave(
     if status != TicketStatus.HELD:
         ticket.finished_at = now
     counter.current_ticket_id = None
+    follow_ticket(session, ticket)
     session.flush()
 
 
@@ -277,6 +279,7 @@ def _call(
         counter.calls_since_priority = 0
     else:
         counter.calls_since_priority += 1
+    follow_ticket(session, ticket)
     _ticket_event(
         session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
     )
@@ -296,7 +299,7 @@ def call_next(
         if current.status != TicketStatus.SERVING:
             raise errors.CounterBusy(counter=number, ticket=current.display_number)
         _finish(session, hall, counter, current, user, now)
-    ticket = choose_next(hall, counter, _candidates(session, counter), now)
+    ticket = choose_next(hall, counter, _candidates(session, counter, now), now)
     if ticket is None:
         return None
     return _call(session, hall, counter, ticket, user, now)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso.models import (
+    BookingRule,
     Counter,
     CounterService,
     Hall,
@@ -16,6 +17,7 @@ from layso.models import (
     PriorityReason,
     Procedure,
     Service,
+    SlotTemplate,
 )
 from layso.services import counters as counter_ops
 from layso.services.accounts import add_device, add_user, create_api_token
@@ -117,6 +119,8 @@ SERVICES: list[dict[str, Any]] = [
     },
 ]
 
+BOOKABLE = ("TP", "CT")
+
 COUNTERS: list[tuple[int, str, list[str]]] = [
     (1, "Quầy 1 - Tư pháp, Chứng thực", ["TP", "CT"]),
     (2, "Quầy 2 - Tư pháp - Hộ tịch", ["TP"]),
@@ -197,6 +201,22 @@ def seed_demo(
         )
         session.add(service)
         services[spec["code"]] = service
+    # appointments: Justice and Certification take bookings every day in 15-minute slots (two
+    # places each); remote numbers for today in every area (services/bookings.py)
+    session.add(BookingRule(hall_id=hall.id, remote_numbers=True))
+    for code in BOOKABLE:
+        for start, end in (("07:30", "11:30"), ("13:30", "17:00")):
+            session.add(
+                SlotTemplate(
+                    hall_id=hall.id,
+                    service=services[code],
+                    weekdays=list(range(7)),
+                    start=start,
+                    end=end,
+                    slot_min=15,
+                    capacity=2,
+                )
+            )
     for pos, (text, text_en) in enumerate(NOTICES):
         session.add(Notice(hall_id=hall.id, text=text, text_en=text_en, position=pos))
     session.flush()

@@ -1,8 +1,24 @@
-"""Which waiting ticket a counter calls next: its few candidates, then the priority policy."""
+"""Which waiting ticket a counter calls next: its few candidates, then the priority policy and
+the merge rule of booked and walk-in tickets.
+
+The merge rule (issue 14), in order:
+
+1. A ticket transferred to this very counter comes first (oldest first).
+2. A checked-in booking's ticket (``booked_for`` set) is callable from its ``queued_at``: the
+   slot time minus the area's lead (services/bookings.py). Before that it waits and is not a
+   candidate at all. A booking checked in late, or a remote number, is a plain walk-in.
+3. The hall's priority policy (strict / interleaved / weighted) chooses between the priority
+   class and the ordinary class exactly as without bookings, looking at each class's longest
+   waiting callable ticket.
+4. Within the chosen class a callable booking goes before the walk-ins, unless the class's
+   oldest walk-in has waited longer than its area's target wait (``target_wait_min``): then
+   that walk-in goes first. Bookings among themselves, and walk-ins among themselves, go by
+   queue order (``queued_at``, then id): bookings by slot time, walk-ins oldest first.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,15 +26,21 @@ from sqlalchemy.orm import Session
 
 from layso.models import Counter, CounterService, Hall, PriorityPolicy, Ticket, TicketStatus
 
-__all__ = ["candidates", "choose_next"]
+__all__ = ["callable_now", "candidates", "choose_next"]
 
 
-def candidates(session: Session, counter: Counter) -> list[Ticket]:
+def callable_now(ticket: Ticket, now: datetime) -> bool:
+    """A waiting ticket may be called: walk-ins always, bookings from slot time − lead."""
+    return ticket.booked_for is None or ticket.queued_at <= now
+
+
+def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket]:
     """The few waiting tickets that can be next at this counter, oldest first: the oldest sent
-    to it, else the oldest priority and the oldest ordinary ticket of its areas' queues.
+    to it, else per class (priority, ordinary) the oldest callable booking and the oldest
+    walk-in of its areas' queues.
 
-    Every policy of :func:`choose_next` picks among these (within a class the oldest always
-    wins), so a call reads at most three rows by index however long the queues are.
+    Every policy of :func:`choose_next` picks among these (within a kind the oldest always
+    wins), so a call reads at most four rows by index however long the queues are.
     """
     waiting = [Ticket.hall_id == counter.hall_id, Ticket.status == TicketStatus.WAITING]
     oldest = (Ticket.queued_at, Ticket.id)
@@ -32,36 +54,58 @@ def candidates(session: Session, counter: Counter) -> list[Ticket]:
         return [direct]
     areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter.id)
     queue = (Ticket.target_counter_id.is_(None), Ticket.service_id.in_(areas))
-    found = [first(*queue, Ticket.priority.is_not(None)), first(*queue, Ticket.priority.is_(None))]
+    booked = (Ticket.booked_for.is_not(None), Ticket.queued_at <= now)
+    walk_in = (Ticket.booked_for.is_(None),)
+    found = [
+        first(*queue, *kind, cls)
+        for cls in (Ticket.priority.is_not(None), Ticket.priority.is_(None))
+        for kind in (booked, walk_in)
+    ]
     return sorted((t for t in found if t is not None), key=lambda t: (t.queued_at, t.id))
+
+
+def _merge(tickets: list[Ticket], now: datetime) -> Ticket | None:
+    """Rule 4 within one class (`tickets` oldest first, all callable)."""
+    booked = [t for t in tickets if t.booked_for is not None]
+    walk_ins = [t for t in tickets if t.booked_for is None]
+    if not booked or not walk_ins:
+        return (booked or walk_ins or [None])[0]
+    walk_in = walk_ins[0]
+    if now - walk_in.queued_at > timedelta(minutes=walk_in.service.target_wait_min):
+        return walk_in
+    return booked[0]
 
 
 def choose_next(
     hall: Hall, counter: Counter, waiting: list[Ticket], now: datetime
 ) -> Ticket | None:
-    """Pick by the hall's priority policy; among equals the oldest waiting goes first.
+    """Pick by the rules in this module's docstring.
 
-    `waiting` is ordered oldest first. Tickets transferred to this very counter come first.
+    `waiting` is ordered oldest first (by queued_at, then id); it may hold bookings not yet
+    callable, which are skipped.
     """
-    if not waiting:
-        return None
     direct = [t for t in waiting if t.target_counter_id == counter.id]
     if direct:
         return direct[0]
-    priority = [t for t in waiting if t.priority]
-    normal = [t for t in waiting if not t.priority]
+    ready = [t for t in waiting if callable_now(t, now)]
+    if not ready:
+        return None
+    priority = [t for t in ready if t.priority]
+    normal = [t for t in ready if not t.priority]
     policy = hall.priority_policy
     if policy == PriorityPolicy.STRICT:
-        return (priority or normal)[0]
+        return _merge(priority or normal, now)
     if policy == PriorityPolicy.INTERLEAVED:
         if priority and (not normal or counter.calls_since_priority >= hall.priority_interleave):
-            return priority[0]
-        return normal[0] if normal else None
+            return _merge(priority, now)
+        return _merge(normal, now)
 
-    # weighted: a priority ticket's wait counts `priority_weight` times
+    # weighted: a priority ticket's wait counts `priority_weight` times; the class whose
+    # longest-waiting ticket scores higher is served
     def score(t: Ticket) -> tuple[float, float]:
         waited = (now - t.queued_at).total_seconds()
         weight = hall.priority_weight if t.priority else 1.0
         return (-waited * weight, t.queued_at.timestamp())
 
-    return min(waiting, key=score)
+    head = min(ready, key=score)
+    return _merge(priority if head.priority else normal, now)

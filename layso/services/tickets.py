@@ -31,11 +31,13 @@ from layso.models import (
 from layso.services.common import (
     business_date,
     estimate_wait_s,
+    follow_ticket,
     get_service,
     queue_changed,
     queue_figures,
     record,
     service_is_open,
+    wait_model,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,11 +99,17 @@ def issue_ticket(
     now: datetime,
     device: Device | None = None,
     print_state: str | None = None,
+    booked_for: datetime | None = None,
+    queued_at: datetime | None = None,
+    from_booking: bool = False,
 ) -> Issued:
     """Give the next number of an area, unique and gap-free for the hall's business day.
 
     ``print_state``: "pending" when the caller creates the ticket's print job in this same
     transaction, "none" when nothing will print it; by default "pending" for a device's ticket.
+    ``booked_for`` / ``queued_at`` / ``from_booking``: a checked-in booking's slot time (none
+    when late or a remote number), its place in the queue (services/bookings.py) and that it
+    came from a booking; a walk-in's queue place is ``now``.
     """
     service = get_service(session, hall, service_code)
     if not service_is_open(hall, service, now):
@@ -133,14 +141,20 @@ def issue_ticket(
         status=TicketStatus.WAITING,
         device_id=device.id if device else None,
         issued_at=now,
-        queued_at=now,
+        queued_at=queued_at or now,
         print_state=print_state or ("pending" if device is not None else "none"),
+        booked_for=booked_for,
+        from_booking=from_booking,
     )
     ticket.service = service
     ticket.issued_service = service
     session.add(ticket)
     session.flush()
-    ahead, waiting, model = _new_ticket_position(session, hall, ticket, now)
+    if queued_at is None:
+        ahead, waiting, model = _new_ticket_position(session, hall, ticket, now)
+    else:  # a checked-in booking: not necessarily the newest of its queue
+        ahead, waiting = queue_position(session, hall, ticket)
+        model = wait_model(session, hall, service, now)
     wait = estimate_wait_s(session, hall, service, ahead, now, model)
     record(
         session,
@@ -224,6 +238,7 @@ def cancel_ticket(
         )
     ticket.status = TicketStatus.CANCELLED
     ticket.finished_at = now
+    follow_ticket(session, ticket)
     record(
         session,
         hall,

@@ -10,7 +10,9 @@ and finishes it. For each kind of request it prints the SQL statements it sent (
 SQLAlchemy executes, BEGIN and COMMIT excluded, counted with a ``before_cursor_execute``
 listener on both engines) and the CPU time of the process (``time.process_time``) per
 request, p50 and mean. CPU time and statement counts hold on a busy machine, where wall-clock
-throughput does not. ``--show`` prints one request's statements; ``--cprofile`` writes a
+throughput does not; ``--calls`` adds the Python function calls per request (counted by
+cProfile, so the CPU figures of that run are inflated), which do not move with load at all.
+``--show`` prints one request's statements; ``--cprofile`` writes a
 profile of all the requests (read it with ``python -m pstats``).
 
 The floor beside it: the bare transaction of ``benchmarks/_floor.py`` (bump the area-day
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import pstats
 import sqlite3
 import statistics
 import sys
@@ -99,6 +102,9 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--show", choices=OPS, default=None)
     parser.add_argument("--cprofile", default=None)
+    parser.add_argument(
+        "--calls", action="store_true", help="also count Python function calls per request"
+    )
     args = parser.parse_args()
 
     clock = Clock()
@@ -131,17 +137,23 @@ def main() -> None:
         count_of: dict[str, list[int]] = {op: [] for op in OPS}
         shown: list[str] = []
         profile = cProfile.Profile() if args.cprofile else None
+        # Python function calls per request: a figure that does not move with the machine's load
+        calls = {op: cProfile.Profile() for op in OPS} if args.calls else {}
         for i in range(args.rounds + 5):  # the first five warm caches up and are not counted
             for op in OPS:
                 clock.now += timedelta(seconds=1)
                 statements.clear()
                 if profile is not None and i >= 5:
                     profile.enable()
+                if calls and i >= 5:
+                    calls[op].enable()
                 t0 = time.process_time()
                 r = requests[op]()
                 spent = (time.process_time() - t0) * 1000
                 if profile is not None:
                     profile.disable()
+                if calls:
+                    calls[op].disable()
                 if r.status_code != expect[op]:
                     raise SystemExit(f"{op}: {r.status_code} {r.get_data(as_text=True)[:300]}")
                 if op == "next" and r.get_json()["ticket"] is None:
@@ -158,14 +170,18 @@ def main() -> None:
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{backend}, {args.rounds} rounds of issue → next → start → finish, counter 1")
-    print(f"{'request':<8} {'statements':>10} {'CPU ms p50':>11} {'CPU ms mean':>12}")
+    head = f"{'request':<8} {'statements':>10} {'CPU ms p50':>11} {'CPU ms mean':>12}"
+    print(head + (f" {'Python calls':>13}" if calls else ""))
     for op in OPS:
         n = statistics.median(count_of[op])
         spread = "" if min(count_of[op]) == max(count_of[op]) else "~"
-        print(
+        line = (
             f"{op:<8} {spread + format(n, 'g'):>10} {statistics.median(cpu[op]):>11.2f} "
             f"{statistics.fmean(cpu[op]):>12.2f}"
         )
+        if calls:
+            line += f" {pstats.Stats(calls[op]).total_calls / args.rounds:>13.0f}"
+        print(line)
     note = "(sqlite3 alone, no HTTP: _floor.py's transaction)"
     print(f"{'floor':<8} {4:>10} {floor:>11.2f}   {note}")
     if shown:

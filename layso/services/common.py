@@ -41,30 +41,38 @@ def business_date(hall: Hall, now: datetime) -> date:
     return now.astimezone(tz(hall)).date()
 
 
+# the statements of every write's first lookups, built once (building one costs about as much
+# as running it); each takes its values as parameters
+_HALL = sa.select(Hall).where(Hall.slug == sa.bindparam("slug", type_=sa.String))
+_HALL_LOCKED = _HALL.with_for_update()
+_SERVICE = sa.select(Service).where(
+    Service.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+    Service.code == sa.bindparam("code", type_=sa.String),
+)
+_COUNTER = sa.select(Counter).where(
+    Counter.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+    Counter.number == sa.bindparam("number", type_=sa.Integer),
+)
+
+
 def get_hall(session: Session, slug: str, *, lock: bool = False) -> Hall:
     """Load a hall; with lock, serialize this hall's writers (a row lock on PostgreSQL)."""
-    stmt = sa.select(Hall).where(Hall.slug == slug)
-    if lock:
-        stmt = stmt.with_for_update()
-    hall = session.scalars(stmt).one_or_none()
+    stmt = _HALL_LOCKED if lock else _HALL
+    hall = session.scalars(stmt, {"slug": slug}).one_or_none()
     if hall is None:
         raise errors.UnknownHall(hall=slug)
     return hall
 
 
 def get_service(session: Session, hall: Hall, code: str) -> Service:
-    service = session.scalars(
-        sa.select(Service).where(Service.hall_id == hall.id, Service.code == code)
-    ).one_or_none()
+    service = session.scalars(_SERVICE, {"hall_id": hall.id, "code": code}).one_or_none()
     if service is None:
         raise errors.UnknownService(service=code)
     return service
 
 
 def get_counter(session: Session, hall: Hall, number: int) -> Counter:
-    counter = session.scalars(
-        sa.select(Counter).where(Counter.hall_id == hall.id, Counter.number == number)
-    ).one_or_none()
+    counter = session.scalars(_COUNTER, {"hall_id": hall.id, "number": number}).one_or_none()
     if counter is None:
         raise errors.UnknownCounter(counter=number)
     return counter

@@ -100,21 +100,25 @@ def ticket_view(
 # --- new jobs ---------------------------------------------------------------------------------
 
 
+_AGENT = (
+    sa.select(Device)
+    .where(
+        Device.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+        Device.kind == DeviceKind.PRINT_AGENT,
+        Device.kiosk_id == sa.bindparam("kiosk_id", type_=sa.Integer),
+        Device.revoked_at.is_(None),
+        Device.printer_state_at.is_not(None),
+    )
+    .order_by(Device.id)
+    .limit(1)
+)
+
+
 def agent_for(session: Session, kiosk: Device | None) -> Device | None:
     """The kiosk's print agent, once it has connected (reported a printer state) at all."""
     if kiosk is None or kiosk.kind != DeviceKind.KIOSK:
         return None
-    return session.scalars(
-        sa.select(Device)
-        .where(
-            Device.hall_id == kiosk.hall_id,
-            Device.kind == DeviceKind.PRINT_AGENT,
-            Device.kiosk_id == kiosk.id,
-            Device.revoked_at.is_(None),
-            Device.printer_state_at.is_not(None),
-        )
-        .order_by(Device.id)
-    ).first()
+    return session.scalars(_AGENT, {"hall_id": kiosk.hall_id, "kiosk_id": kiosk.id}).first()
 
 
 def will_print(session: Session, kiosk: Device | None, *, server_printer: bool) -> bool:

@@ -6,6 +6,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,20 +75,35 @@ def numbers_left(session: Session, service: Service, day: date) -> int | None:
     return max(0, min(in_range, capped))
 
 
+def _bump_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE ... RETURNING of the (area, day) counter, per dialect,
+    built once."""
+    stmt = _BUMP.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _BUMP[dialect] = (
+            insert(DailyNumber)
+            .values(
+                service_id=sa.bindparam("service_id", type_=sa.Integer),
+                business_date=sa.bindparam("day", type_=sa.Date),
+                issued=1,
+            )
+            .on_conflict_do_update(
+                index_elements=[DailyNumber.service_id, DailyNumber.business_date],
+                set_={"issued": DailyNumber.issued + 1},
+            )
+            .returning(DailyNumber.issued)
+        )
+    return stmt
+
+
+_BUMP: dict[str, Any] = {}
+
+
 def _bump_daily_number(session: Session, service: Service, day: date) -> int:
     """Take the next count for (area, day) in this transaction: atomic, rolled back with it."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(DailyNumber)
-        .values(service_id=service.id, business_date=day, issued=1)
-        .on_conflict_do_update(
-            index_elements=[DailyNumber.service_id, DailyNumber.business_date],
-            set_={"issued": DailyNumber.issued + 1},
-        )
-        .returning(DailyNumber.issued)
-    )
-    return int(session.execute(stmt).scalar_one())
+    stmt = _bump_statement(session.get_bind().dialect.name)
+    return int(session.execute(stmt, {"service_id": service.id, "day": day}).scalar_one())
 
 
 def issue_ticket(

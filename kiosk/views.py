@@ -6,7 +6,9 @@
   (16 characters of ``secrets.token_urlsafe``) is the only key. The page is rendered with the
   ticket as it is now and then polls ``GET /api/v1/t/<code>`` every few seconds: a phone page
   has no token to join the hub with, and polling survives sleeping phones, captive Wi-Fi and
-  proxies without any state on the server.
+  proxies without any state on the server. While the ticket waits the page offers "Tôi sẽ
+  đến muộn" (move back, once), "Hủy số" (leave, confirmed) and a phone number to be told when
+  the turn is near (the public actions of ``/api/v1/t/<code>/…``, layso.services.notify.turn).
 * ``/t/<code>/qr.svg``: the QR code of the phone page, drawn on the server (no JavaScript QR
   library), shown by the kiosk next to the number.
 """
@@ -22,6 +24,7 @@ from flask.typing import ResponseReturnValue
 
 from layso import serializers as ser
 from layso.models import Hall, TicketStatus
+from layso.services.notify.turn import phone_state
 from layso.services.tickets import find_ticket_by_code, position
 from layso.web import db, now, public_base_url
 
@@ -66,6 +69,7 @@ def phone_page(code: str) -> ResponseReturnValue:
         if ticket is None or hall is None:
             return render_template("kiosk/phone_unknown.html"), 404
         ahead, wait = position(s, hall, ticket, now())
+        turn = phone_state(s, hall, ticket, ahead)
         resp = Response(
             render_template(
                 "kiosk/phone.html",
@@ -74,6 +78,7 @@ def phone_page(code: str) -> ResponseReturnValue:
                 ticket=ser.ticket_with_position(hall, ticket, ahead, wait),
                 priority=ser.priority_name(s, hall, ticket.priority),
                 called=ticket.status == TicketStatus.CALLED,
+                turn=turn,
                 poll_s=PHONE_POLL_S,
             )
         )

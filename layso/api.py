@@ -680,6 +680,7 @@ PHONE_STATE = obj(
         "can_postpone": {"type": "boolean"},
         "can_leave": {"type": "boolean"},
         "phone": {"type": ["string", "null"], "description": "the phone kept, masked"},
+        "notify": {"type": "boolean", "description": "whether a phone can be left (a channel)"},
     }
 )
 

@@ -249,4 +249,5 @@ def test_the_public_status_says_when_the_turn_is_near(
         "can_postpone": True,
         "can_leave": True,
         "phone": None,
+        "notify": True,
     }

@@ -1,5 +1,7 @@
 /* The phone page of one ticket: polls GET /api/v1/t/<code> every few seconds and shows where
- * the citizen stands; "ĐẾN LƯỢT QUÝ KHÁCH — mời đến quầy số N" when the ticket is called.
+ * the citizen stands; "SẮP ĐẾN LƯỢT" when few are ahead, "ĐẾN LƯỢT QUÝ KHÁCH — mời đến quầy
+ * số N" when the ticket is called. While it waits: "Tôi sẽ đến muộn" (move back, once), "Hủy
+ * số" (leave, after a confirmation) and a phone number to be told (POST/PUT /api/v1/t/<code>/…).
  *
  * Polling, not the hub: the page has no token, and a poll survives a phone that sleeps, changes
  * network or sits behind a captive portal. It polls again at once when the page becomes
@@ -86,6 +88,76 @@
     lastCalledAt = t.called_at;
   }
 
+  function renderTurn(t, turn) {
+    if (!turn) return;
+    $("ph-near").hidden = !turn.near;
+    $("ph-actions").hidden = !turn.can_leave;
+    if (!turn.can_leave) $("ph-leave-confirm").hidden = true;
+    const late = $("ph-late");
+    late.hidden = !turn.late_places;
+    late.disabled = !turn.can_postpone;
+    $("ph-late-text").innerHTML = turn.late_used
+      ? "Đã lùi lượt <small>Moved back</small>"
+      : `Tôi sẽ đến muộn — lùi ${esc(turn.late_places)} lượt
+         <small>I'll be late — move back ${esc(turn.late_places)} places</small>`;
+    $("ph-phone-form").hidden = !turn.notify;
+    $("ph-phone-kept").hidden = !turn.phone;
+    $("ph-phone-masked").textContent = turn.phone || "";
+  }
+
+  function say(html, error) {
+    const box = $("ph-act-msg");
+    box.innerHTML = html;
+    box.classList.toggle("err", !!error);
+    box.hidden = false;
+  }
+
+  async function act(path, method, body) {
+    try {
+      const resp = await fetch(`/api/v1/t/${encodeURIComponent(code)}/${path}`, {
+        method, cache: "no-store",
+        headers: {"Content-Type": "application/json", "Accept": "application/json"},
+        body: JSON.stringify(body || {}),
+      });
+      const answer = await resp.json().catch(() => ({}));
+      if (!resp.ok) {
+        say(esc((answer.error && answer.error.message) || "Không thực hiện được. Could not be done."), true);
+        return null;
+      }
+      render(answer.ticket);
+      renderTurn(answer.ticket, answer.turn);
+      return answer;
+    } catch (e) {
+      say("Mất kết nối — vui lòng thử lại. <small>No connection — please try again.</small>", true);
+      return null;
+    }
+  }
+
+  $("ph-late").addEventListener("click", async () => {
+    const answer = await act("postpone", "POST");
+    if (answer) {
+      say(`Đã lùi ${esc(answer.moved)} lượt; còn ${esc(answer.ticket.ahead)} người trước quý khách.
+           <small>Moved back ${esc(answer.moved)} places; ${esc(answer.ticket.ahead)} ahead of you.</small>`);
+    }
+  });
+  $("ph-leave").addEventListener("click", () => { $("ph-leave-confirm").hidden = false; });
+  $("ph-leave-no").addEventListener("click", () => { $("ph-leave-confirm").hidden = true; });
+  $("ph-leave-yes").addEventListener("click", async () => {
+    const answer = await act("leave", "POST", {confirm: true});
+    if (answer) say("Đã hủy số. Cảm ơn quý khách! <small>You have left the queue. Thank you!</small>");
+  });
+  $("ph-phone-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const phone = $("ph-phone").value.trim();
+    const answer = await act("phone", "PUT", {phone: phone || null});
+    if (answer) {
+      $("ph-phone").value = "";
+      say(answer.turn.phone
+        ? `Sẽ nhắn tin đến ${esc(answer.turn.phone)} khi sắp đến lượt. <small>We will text you when your turn is near.</small>`
+        : "Đã xóa số điện thoại. <small>Phone number removed.</small>");
+    }
+  });
+
   function schedule() {
     clearTimeout(timer);
     let wait = pollMs;
@@ -111,6 +183,7 @@
       const body = await resp.json();
       failures = 0;
       render(body.ticket);
+      renderTurn(body.ticket, body.turn);
       $("ph-live").classList.remove("off");
       $("ph-live").innerHTML = `Cập nhật lúc ${hhmmss(new Date())} · tự cập nhật mỗi ${pollMs / 1000} giây.
         <small>Updated at ${hhmmss(new Date())}; updates by itself.</small>`;

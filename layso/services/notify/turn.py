@@ -26,6 +26,7 @@ from layso.events import Ev
 from layso.models import (
     Counter,
     Hall,
+    NotifyChannel,
     NotifySetting,
     PriorityPolicy,
     Service,
@@ -291,4 +292,15 @@ def phone_state(session: Session, hall: Hall, ticket: Ticket, ahead: int) -> dic
         "can_postpone": waiting and setting.late_places > 0 and not (contact and contact.late_at),
         "can_leave": waiting,
         "phone": notify.mask_phone(contact.phone) if contact and contact.phone else None,
+        "notify": waiting and setting.near_ahead > 0 and _has_channel(session, hall),
     }
+
+
+def _has_channel(session: Session, hall: Hall) -> bool:
+    """Whether the hall can tell anyone anything (an active channel): else no phone is asked."""
+    found = session.scalar(
+        sa.select(NotifyChannel.id)
+        .where(NotifyChannel.hall_id == hall.id, NotifyChannel.active.is_(True))
+        .limit(1)
+    )
+    return found is not None

@@ -59,6 +59,12 @@ def create_app(
         # the phone page's actions: per ticket code, and per client address
         LAYSO_RATE_PHONE=20,
         LAYSO_RATE_PHONE_ADDR=120,
+        # bookings (layso/booking_api.py): per client address, per phone, reads per address
+        LAYSO_RATE_BOOK=int(os.environ.get("LAYSO_BOOK_RATE", "10")),
+        LAYSO_RATE_BOOK_PHONE=3,
+        LAYSO_RATE_BOOK_READ=240,
+        # ID numbers are kept as an HMAC under this key (services/bookings.hash_id)
+        LAYSO_ID_HASH_KEY=os.environ.get("LAYSO_ID_HASH_KEY") or settings.secret_key,
         LAYSO_VOICE_CACHE_BYTES=settings.voice_cache_mb * 1024 * 1024,
         LAYSO_REDIS_URL=settings.redis_url,  # rate-limit counters shared by every process
         LAYSO_DATABASE_URL=settings.database_url,
@@ -70,10 +76,11 @@ def create_app(
     app.extensions["layso.clock"] = clock or web.utcnow
     web.init_app(app)
 
-    from layso import api, pages
+    from layso import api, booking_api, pages
 
     app.register_blueprint(api.bp)
     app.register_blueprint(api.public)
+    app.register_blueprint(booking_api.bp)
     app.register_blueprint(pages.bp)
     app.add_url_rule("/favicon.ico", "favicon", _favicon)
     for role in ROLES:

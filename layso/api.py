@@ -387,6 +387,10 @@ def hall_state(slug: str) -> ResponseReturnValue:
         state = state_ops.hall_state(c.session, c.hall, now())
         if c.principal.kind == "device":
             state = state_ops.device_state(state)
+        elif c.principal.role in MANAGERS:
+            from layso.hub import manager_state
+
+            state = manager_state(c.session, c.hall, state)
         return jsonify(state)
 
 
@@ -487,7 +491,8 @@ def counter_close(slug: str, number: int) -> ResponseReturnValue:
 
 @bp.post("/halls/<slug>/counters/<int:number>/pause")
 @doc(
-    "Pause the counter with a reason",
+    "Pause the counter with a reason: a code of the hall's pause reasons (the snapshot's "
+    "info.pause_reasons, e.g. meeting, lunch), or free text",
     who=CLERK,
     ok=(200, "the counter", COUNTER_RESULT),
     errors=COUNTER_ERRS,

@@ -105,6 +105,10 @@ def create_app(
         spawn=hub.socketio.start_background_task,
         **sender_settings(os.environ),  # type: ignore[arg-type]
     )
+
+    from layso import monitor
+
+    monitor.init_app(app, database, interval=settings.alert_interval_s)
     _register_errors(app)
     if settings.trusted_proxies:
         # the client's address and scheme as the proxy saw them, believed only from that many

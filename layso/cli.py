@@ -185,6 +185,7 @@ def start_housekeeping(app: Any, base_url: str) -> None:
 
     socketio.start_background_task(housekeeping, app, base_url)
     socketio.start_background_task(day_end_loop, app)
+    app.extensions["layso.monitor"].start()  # device health and the hall's alerts
 
 
 DAY_END_EVERY_S = 30.0

@@ -43,6 +43,8 @@ class Settings:
     max_connections: int = 10_000
     header_timeout_s: float = 10.0
     join_timeout_s: float = 5.0
+    # how often the running server looks at device health and the hall's alerts (0: never)
+    alert_interval_s: float = 5.0
     testing: bool = False
 
     @classmethod
@@ -75,6 +77,7 @@ class Settings:
         for key, var in (
             ("header_timeout_s", "LAYSO_HEADER_TIMEOUT"),
             ("join_timeout_s", "LAYSO_JOIN_TIMEOUT"),
+            ("alert_interval_s", "LAYSO_ALERT_INTERVAL"),
         ):
             if env.get(var):
                 try:
@@ -129,6 +132,11 @@ class Settings:
         ):
             if not 0.5 <= value <= 300:  # also refuses nan and inf
                 raise ConfigError(f"{name} must be from 0.5 to 300 seconds, got {value}")
+        if not (self.alert_interval_s == 0 or 0.2 <= self.alert_interval_s <= 600):
+            raise ConfigError(
+                f"LAYSO_ALERT_INTERVAL must be 0 (off) or 0.2 to 600 seconds, "
+                f"got {self.alert_interval_s}"
+            )
         if not 1 <= self.voice_cache_mb <= 100_000:
             raise ConfigError(
                 f"LAYSO_VOICE_CACHE_MB must be 1 to 100000 (megabytes), got {self.voice_cache_mb}"

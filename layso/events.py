@@ -42,9 +42,14 @@ class Ev(StrEnum):
     BOOKING_CANCELLED = "booking.cancelled"  # managers
     BOOKING_CHECKED_IN = "booking.checked_in"  # managers; the ticket is in ticket.issued
     BOOKING_NO_SHOW = "booking.no_show"  # managers: its day ended without a check-in
+    ALERT_RAISED = "alert.raised"  # managers
+    ALERT_CLEARED = "alert.cleared"  # managers
+    DEVICE_STATUS = "device.status"  # managers: a device's health changed (online, paper...)
     # to one client as it joins, never logged
     SNAPSHOT = "snapshot"
     # from the print agents
     PRINT_HELLO = "print.hello"
     PRINT_STATUS = "print.status"
     PRINT_RESULT = "print.result"
+    # from every device page and print agent
+    DEVICE_HEARTBEAT = "device.heartbeat"

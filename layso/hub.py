@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -89,6 +90,18 @@ def audiences_for(session: Session, hall: Hall, principal: Principal) -> list[st
     return out
 
 
+def manager_state(s: Session, hall: Hall, state: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot as managers get it: with the open alerts and every device's health."""
+    from layso.services import alerts, health
+
+    monitor = current_app.extensions.get("layso.monitor")
+    return {
+        **state,
+        "alerts": alerts.current(s, hall),
+        "devices": health.device_list(s, hall, monitor.presence if monitor else None),
+    }
+
+
 class Hub:
     """Emits the database's committed events to their rooms (:data:`layso.signals.committed`)."""
 
@@ -168,6 +181,8 @@ def connect(auth: Any = None) -> bool:
         # queue, which would carry every screen's snapshot to every other server process
         if replay is None:
             state, shown = shared_state(s, hall, now())
+            if "managers" in audiences:
+                state = manager_state(s, hall, state)
             emit(Ev.SNAPSHOT, shown if device else state, ignore_queue=True)
         else:
             for item in replay:
@@ -177,14 +192,35 @@ def connect(auth: Any = None) -> bool:
     watch: AccessWatch | None = current_app.extensions.get("layso.access_watch")
     if watch is not None:
         watch.joined(request.sid, principal)
+    monitor = current_app.extensions.get("layso.monitor")  # layso.monitor: device presence
+    if monitor is not None:
+        monitor.joined(request.sid, hall.slug, principal)
     return True
 
 
+_disconnect_hooks: list[Callable[[Any], None]] = []
+
+
+def on_disconnect(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Run ``hook(reason)`` when a /hall connection ends (within its request context). Socket.IO
+    keeps one handler per event, so every part that cares registers here, not with @on."""
+    _disconnect_hooks.append(hook)
+    return hook
+
+
 @socketio.on("disconnect", namespace=NAMESPACE)
-def disconnect(*_reason: Any) -> None:
+def disconnect(reason: Any = None, *_rest: Any) -> None:
     watch: AccessWatch | None = current_app.extensions.get("layso.access_watch")
     if watch is not None:
         watch.left(request.sid)
+    monitor = current_app.extensions.get("layso.monitor")
+    if monitor is not None:
+        monitor.left(request.sid)
+    for hook in list(_disconnect_hooks):
+        try:
+            hook(reason)
+        except Exception:
+            logger.exception("hub: a disconnect hook failed")
 
 
 class AccessWatch:

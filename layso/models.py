@@ -116,6 +116,10 @@ class Hall(Base):
     satisfaction_target: Mapped[float] = mapped_column(default=0.95)
     # the hall's local day on which a manager kept the queue open past closing time
     keep_open_on: Mapped[date | None] = mapped_column(default=None)
+    # alert thresholds {"wait_warning_factor": 1.0, ...}; null = services/alerts.DEFAULTS
+    alert_settings: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # [{"code": "meeting", "vi": "Đi họp", "en": "Meeting"}, ...]; null = pauses.DEFAULT_REASONS
+    pause_reasons: Mapped[list[Any] | None] = mapped_column(default=None)
     greeting: Mapped[str] = mapped_column(sa.String(300), default="Xin kính chào quý khách")
     ticket_footer: Mapped[str] = mapped_column(
         sa.String(200), default="Xin cảm ơn quý khách / Thank you"
@@ -206,6 +210,8 @@ class Counter(Base):
     name: Mapped[str] = mapped_column(sa.String(100), default="")
     state: Mapped[CounterState] = mapped_column(_enum(CounterState), default=CounterState.CLOSED)
     pause_reason: Mapped[str | None] = mapped_column(sa.String(100), default=None)
+    # the code of the reason in the hall's pause list; null for a free-text reason
+    pause_code: Mapped[str | None] = mapped_column(sa.String(40), default=None)
     clerk_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user.id", ondelete="SET NULL"), unique=True, default=None
     )
@@ -269,6 +275,9 @@ class Device(Base):
     printer_state: Mapped[str | None] = mapped_column(sa.String(20), default=None)
     printer_detail: Mapped[str | None] = mapped_column(sa.String(200), default=None)
     printer_state_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the device's health as last persisted (changes only, never every heartbeat):
+    # {"online": bool, "since": iso, "version": str, "paper": str, "audio_blocked": bool}
+    health: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])

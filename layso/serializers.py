@@ -92,7 +92,7 @@ def counter(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, Any]:
         "number": c.number,
         "name": c.name,
         "state": c.state.value,
-        "pause_reason": c.pause_reason,
+        **_pause(hall, c),
         "clerk": c.clerk.username if c.clerk else None,
         "clerk_name": c.clerk.full_name if c.clerk else None,
         "services": [link.service.code for link in c.links],
@@ -120,7 +120,19 @@ def counter_event(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, A
         "clerk": c.clerk.username if c.clerk else None,
         "clerk_name": c.clerk.full_name if c.clerk else None,
         "ticket": ticket(hall, current) if current else None,
+        **_pause(hall, c),
+    }
+
+
+def _pause(hall: Hall, c: Counter) -> dict[str, Any]:
+    """Why the counter is paused: the text shown (Vietnamese), its code in the hall's list
+    (null for free text) and the English name."""
+    from layso.services.pauses import english
+
+    return {
         "pause_reason": c.pause_reason,
+        "pause_code": c.pause_code,
+        "pause_reason_en": english(hall, c.pause_code) if c.pause_code else None,
     }
 
 
@@ -154,7 +166,14 @@ def hall(h: Hall) -> dict[str, Any]:
         "rating_on": h.rating_on,
         "satisfaction_target": h.satisfaction_target,
         "hours": h.hours,
+        "pause_reasons": _pause_reasons(h),
     }
+
+
+def _pause_reasons(h: Hall) -> list[dict[str, str]]:
+    from layso.services.pauses import reasons
+
+    return reasons(h)
 
 
 #: The rating pad's labels for each scale (best first) when the hall has set none of its own.
@@ -199,7 +218,16 @@ def hall_settings(h: Hall) -> dict[str, Any]:
         "satisfaction_target": h.satisfaction_target,
         "greeting": h.greeting,
         "ticket_footer": h.ticket_footer,
+        "pause_reasons": _pause_reasons(h),
+        "pause_reasons_default": h.pause_reasons is None,
+        "alert_settings": _alert_settings(h),
     }
+
+
+def _alert_settings(h: Hall) -> dict[str, Any]:
+    from layso.services.alerts import settings
+
+    return settings(h)
 
 
 def priority_reason(r: PriorityReason) -> dict[str, Any]:

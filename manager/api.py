@@ -20,6 +20,7 @@ from manager import export
 from manager.official_xlsx import official_xlsx_bytes
 from manager.schemas import (
     ANY_OBJ,
+    DATE_Q,
     DELETED,
     FORMATS,
     MAX_LIMIT,
@@ -425,3 +426,60 @@ def config_notice_delete(slug: str, notice_id: int) -> ResponseReturnValue:
     with hall_context(slug, *MANAGERS, write=True) as c:
         configure.delete_notice(c.session, c.hall, notice_id, user=_actor(c), now=now())
         return jsonify({"deleted": notice_id})
+
+
+# --- running the hall: alerts, devices, pauses ---------------------------------------------------
+
+
+@api.get("/halls/<slug>/alerts")
+@doc(
+    "The open alerts (most severe first) and every device's health, as the live board shows "
+    "them; the hub sends alert.raised / alert.cleared / device.status to managers as they change",
+    who=WHO,
+    ok=(200, "alerts and devices", ANY_OBJ),
+    errors=(401, 403, 404),
+    tag="manager",
+)
+def open_alerts(slug: str) -> ResponseReturnValue:
+    from layso.hub import manager_state
+
+    with hall_context(slug, *MANAGERS) as c:
+        state = manager_state(c.session, c.hall, {})
+        return jsonify({"alerts": state["alerts"], "devices": state["devices"]})
+
+
+@api.get("/halls/<slug>/reports/alerts")
+@doc(
+    "Alerts of the range by kind: how many were raised (and how many critical) and their total "
+    "open time in seconds, from the alert.raised / alert.cleared events (one still open counts "
+    "up to now)",
+    who=WHO,
+    params=DATE_Q,
+    ok=(200, "alerts by kind", ANY_OBJ),
+    errors=(400, 401, 403, 404),
+    tag="manager",
+)
+def report_alerts(slug: str) -> ResponseReturnValue:
+    from layso.services import alerts
+
+    with hall_context(slug, *MANAGERS) as c:
+        first, last = date_range(c)
+        return jsonify(alerts.report(c.session, c.hall, first, last, now()))
+
+
+@api.get("/halls/<slug>/reports/pauses")
+@doc(
+    "Time paused in the range by reason and by clerk (seconds and pauses), from the "
+    "counter.changed events; a free-text reason counts as 'other' (its texts listed)",
+    who=WHO,
+    params=DATE_Q,
+    ok=(200, "pauses by reason and clerk", ANY_OBJ),
+    errors=(400, 401, 403, 404),
+    tag="manager",
+)
+def report_pauses(slug: str) -> ResponseReturnValue:
+    from layso.services import pauses
+
+    with hall_context(slug, *MANAGERS) as c:
+        first, last = date_range(c)
+        return jsonify(pauses.pause_report(c.session, c.hall, first, last, now()))

@@ -28,7 +28,7 @@ from flask import current_app, request
 from flask_socketio import emit, rooms
 
 from layso.events import Ev
-from layso.hub import NAMESPACE, socketio
+from layso.hub import NAMESPACE, on_disconnect, socketio
 from layso.services import printing
 from layso_agent.status import STATUSES
 
@@ -175,7 +175,7 @@ def _oldest_pending_job(agent_id: int, ticket_id: int) -> int | None:
         return printing.oldest_pending_job(s, agent_id, ticket_id)
 
 
-@socketio.on("disconnect", namespace=NAMESPACE)
+@on_disconnect
 def disconnect(reason: Any = None) -> None:
     """A connection ended; if it was a print agent's last one here, its printer is offline."""
     sender = _connected.pop(request.sid, None)  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from layso.models import (
     TicketStatus,
     User,
 )
+from layso.services import pauses
 from layso.services.common import (
     counter_changed,
     follow_ticket,
@@ -86,10 +87,12 @@ def _set_state(
     now: datetime,
     *,
     reason: str | None = None,
+    code: str | None = None,
 ) -> None:
     """Move the counter to `state` and tell its screens and the queues it serves."""
     counter.state = state
     counter.pause_reason = reason
+    counter.pause_code = code
     counter.state_since = now
     session.flush()
     counter_changed(session, hall, counter, now)
@@ -206,6 +209,7 @@ def close_counter(
 def pause_counter(
     session: Session, hall: Hall, number: int, *, user: User, reason: str, now: datetime
 ) -> Counter:
+    """Pause with a reason: a code of the hall's list (or its Vietnamese name), or free text."""
     counter = _clerk_counter(session, hall, number, user)
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
@@ -213,6 +217,7 @@ def pause_counter(
             vi="Vui lòng chọn lý do tạm dừng (tối đa 100 ký tự).",
             en="Give a reason for the pause (100 characters at most).",
         )
+    code, reason = pauses.resolve(hall, reason)
     if counter.state != CounterState.OPEN:
         raise (
             errors.CounterPaused(counter=number)
@@ -220,7 +225,7 @@ def pause_counter(
             else errors.CounterClosed(counter=number)
         )
     _require_free(session, counter)
-    _set_state(session, hall, counter, CounterState.PAUSED, now, reason=reason)
+    _set_state(session, hall, counter, CounterState.PAUSED, now, reason=reason, code=code)
     return counter
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from layso import serializers as ser
 from layso.models import Hall, PriorityPolicy, User
+from layso.services import alerts, pauses
 from layso.services.config.validation import (
     apply_changes,
     audit_and_announce,
@@ -66,6 +67,8 @@ def update_hall(
         "satisfaction_target",
         "greeting",
         "ticket_footer",
+        "alert_settings",
+        "pause_reasons",
     }
     reject_unknown(data, known)
     new: dict[str, Any] = {}
@@ -127,6 +130,10 @@ def update_hall(
         new["satisfaction_target"] = number_field(
             data, "satisfaction_target", "Mục tiêu hài lòng", 0, 1
         )
+    if "alert_settings" in data:
+        new["alert_settings"] = alerts.check_settings(data["alert_settings"], hall)
+    if "pause_reasons" in data:
+        new["pause_reasons"] = pauses.check_reasons(data["pause_reasons"])
     changed = apply_changes(hall, new)
     if changed:
         audit_and_announce(session, hall, user, "config.hall", changed, "hall", now)

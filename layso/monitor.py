@@ -1,0 +1,166 @@
+"""The hall's watchman in a running server: device heartbeats and the alerts evaluator.
+
+* ``device.heartbeat`` (namespace ``/hall``), sent by every device page (``hall.js``) and print
+  agent every ~25 s: ``{"version": text, "paper": state, "audio_blocked": bool}`` (paper from
+  kiosks and print agents only, audio from displays only). The sender is the device of the
+  connection (never named in the message); the answer is ``{"ok": true}`` or ``{"ok": false,
+  "error": code, "message": "Vietnamese / English"}`` and a bad beat changes nothing.
+* A green thread (:meth:`Monitor.loop`, started by ``layso run``) wakes every
+  ``LAYSO_ALERT_INTERVAL`` seconds: it marks silent devices offline, writes back online the
+  devices beating here that the database calls offline, then evaluates every hall's alerts
+  (:func:`layso.services.alerts.evaluate`) off the request path — a read first, and a write
+  under the hall's lock only when something is to be raised or cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, request
+
+from layso.db import Database
+from layso.events import Ev
+from layso.hub import NAMESPACE, socketio
+from layso.models import Device, Hall
+from layso.services import alerts, health
+from layso.services.accounts import Principal
+from layso.services.common import get_hall
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 5.0
+
+
+class Monitor:
+    """Presence of this process's devices, and the periodic sweep."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime], interval: float) -> None:
+        self.db = db
+        self.clock = clock
+        self.interval = interval
+        self.presence = health.Presence()
+        self.started = False
+        self.adopted = False
+
+    # --- connections and beats --------------------------------------------------------------
+
+    def joined(self, sid: str, hall: str, principal: Principal) -> None:
+        if principal.kind != "device":
+            return
+        # memory only: the device's first beat (right after it connects) writes it online
+        self.presence.joined(sid, hall, principal.id, principal.role, self.clock())
+
+    def left(self, sid: str) -> None:
+        self.presence.left(sid, self.clock())
+
+    def beat(self, sid: str, data: Any) -> dict[str, Any]:
+        sender = self.presence.sender(sid)
+        if sender is None:
+            return {
+                "ok": False,
+                "error": "not_a_device",
+                "message": "Chỉ thiết bị mới gửi nhịp tim. / Only devices send heartbeats.",
+            }
+        try:
+            fields = health.parse_beat(sender.kind, data)
+        except health.BadBeat as e:
+            return {"ok": False, "error": "bad_heartbeat", "message": f"{e.vi} / {e.en}"}
+        self.presence.beat(sid, fields, self.clock())
+        self.persist_if_changed(sender.hall, sender.device, online=True)
+        return {"ok": True}
+
+    def persist_if_changed(self, slug: str, device: int, *, online: bool) -> None:
+        new = self.presence.health(device, online)
+        if new is None:
+            return
+        now = self.clock()
+        with self.db.write() as s:
+            hall = get_hall(s, slug, lock=True)
+            if health.persist(s, hall, device, new, now):
+                self.presence.persisted_as(device, new)
+
+    # --- the sweep ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the sweep (once per process)."""
+        if self.started or self.interval <= 0:
+            return
+        self.started = True
+        socketio.start_background_task(self.loop)
+
+    def loop(self) -> None:
+        while True:
+            socketio.sleep(self.interval)
+            try:
+                self.sweep()
+            except Exception:  # a database hiccup: try again next time
+                logger.exception("monitor: the sweep failed this time")
+
+    def sweep(self) -> int:
+        """One round: devices, then every hall's alerts; the number of alert changes written."""
+        now = self.clock()
+        with self.db.read() as s:
+            halls = list(s.scalars(sa.select(Hall)))
+            limits = {h.slug: float(alerts.settings(h)["device_offline_s"]) for h in halls}
+            if not self.adopted:
+                self.adopted = True
+                for d, slug in s.execute(
+                    sa.select(Device, Hall.slug)
+                    .join(Hall, Hall.id == Device.hall_id)
+                    .where(Device.revoked_at.is_(None), Device.health.is_not(None))
+                ):
+                    if (d.health or {}).get("online"):
+                        self.presence.adopt(slug, d.id, d.kind.value, d.health, now)
+            alive = self.presence.alive(now, limits)
+            if alive:
+                stored = dict(
+                    s.execute(
+                        sa.select(Device.id, Device.health).where(
+                            Device.id.in_([a.device for a in alive])
+                        )
+                    ).all()
+                )
+                for a in alive:
+                    if (stored.get(a.device) or {}).get("online") is False:
+                        self.presence.persisted_as(a.device, stored[a.device])
+        for seen in self.presence.silent(now, limits):
+            self.persist_if_changed(seen.hall, seen.device, online=False)
+        for a in alive:
+            self.persist_if_changed(a.hall, a.device, online=True)
+        written = 0
+        for h in halls:
+            written += self.evaluate(h.slug)
+        return written
+
+    def evaluate(self, slug: str) -> int:
+        now = self.clock()
+        with self.db.read() as s:
+            hall = get_hall(s, slug)
+            if not alerts.evaluate(s, hall, now):
+                return 0
+        with self.db.write() as s:
+            hall = get_hall(s, slug, lock=True)
+            return len(alerts.run(s, hall, now))
+
+
+def monitor() -> Monitor | None:
+    return current_app.extensions.get("layso.monitor")  # type: ignore[no-any-return]
+
+
+@socketio.on(Ev.DEVICE_HEARTBEAT, namespace=NAMESPACE)
+def heartbeat(data: Any = None) -> dict[str, Any]:
+    """Sent by every device page and print agent every ~25 s: its version and state."""
+    m = monitor()
+    if m is None:
+        return {"ok": False, "error": "unavailable", "message": "Không có. / Not available."}
+    return m.beat(request.sid, data)  # type: ignore[attr-defined]
+
+
+def init_app(app: Flask, db: Database, interval: float = DEFAULT_INTERVAL_S) -> Monitor:
+    m = Monitor(db, app.extensions["layso.clock"], interval)
+    app.extensions["layso.monitor"] = m
+    return m

@@ -20,7 +20,10 @@ bp = Blueprint(
 
 def init_app(app: Flask) -> None:
     """The report and configuration endpoints (a blueprint of their own, under /api/v1)."""
-    from manager import notify_api  # noqa: F401  (the notifier's endpoints, on the same blueprint)
+    from manager import (  # noqa: F401  (their endpoints, on the same blueprint)
+        bookings_api,
+        notify_api,
+    )
     from manager.api import api
 
     app.register_blueprint(api)

@@ -40,8 +40,27 @@ EXPORT_COLUMNS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def export_headers() -> list[str]:
-    return [f"{vi} / {en}" for _, vi, en, _ in EXPORT_COLUMNS]
+# a day's bookings (layso.services.bookings.public: phone and ID already masked)
+BOOKING_COLUMNS: list[tuple[str, str, str, str]] = [
+    ("code", "Mã đặt lịch", "Booking code", "text"),
+    ("date", "Ngày", "Date", "text"),
+    ("service", "Lĩnh vực", "Area", "text"),
+    ("service_name", "Tên lĩnh vực", "Area name", "text"),
+    ("slot", "Giờ hẹn", "Slot", "text"),
+    ("remote_number", "Số từ xa", "Remote number", "bool"),
+    ("state", "Trạng thái", "State", "text"),
+    ("late", "Đến muộn", "Late", "bool"),
+    ("phone", "Điện thoại (ẩn)", "Phone (masked)", "text"),
+    ("id_number", "CCCD (ẩn)", "ID number (masked)", "text"),
+    ("ticket", "Số thứ tự", "Ticket", "text"),
+    ("created_at", "Đặt lúc", "Booked at", "time"),
+    ("checked_in_at", "Xác nhận lúc", "Checked in at", "time"),
+    ("cancelled_at", "Hủy lúc", "Cancelled at", "time"),
+]
+
+
+def export_headers(columns: list[tuple[str, str, str, str]] | None = None) -> list[str]:
+    return [f"{vi} / {en}" for _, vi, en, _ in columns or EXPORT_COLUMNS]
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -57,17 +76,21 @@ def csv_text(value: str) -> str:
     return "'" + value if is_formula_like(value) else value
 
 
-def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """The log as CSV, UTF-8 with a byte-order mark so that Excel reads Vietnamese right."""
+def csv_bytes(
+    rows: list[dict[str, Any]], columns: list[tuple[str, str, str, str]] | None = None
+) -> bytes:
+    """The log (or other rows: ``columns``) as CSV, UTF-8 with a byte-order mark so that
+    Excel reads Vietnamese right."""
+    columns = columns or EXPORT_COLUMNS
     import csv
     import io
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(export_headers())
+    writer.writerow(export_headers(columns))
     for row in rows:
         out = []
-        for key, _vi, _en, kind in EXPORT_COLUMNS:
+        for key, _vi, _en, kind in columns:
             value = row.get(key)
             if kind == "times":
                 out.append("; ".join(value or []))
@@ -89,8 +112,17 @@ def _as_text(cells: Any) -> None:
             cell.quotePrefix = True
 
 
-def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> bytes:
-    """The log as an Excel workbook: times as local date-times, durations as numbers."""
+def xlsx_bytes(
+    rows: list[dict[str, Any]],
+    *,
+    title: str,
+    timezone: str,
+    columns: list[tuple[str, str, str, str]] | None = None,
+    sheet: str = "Nhat ky cho",
+) -> bytes:
+    """The log (or other rows: ``columns``) as an Excel workbook: times as local date-times,
+    durations as numbers."""
+    columns = columns or EXPORT_COLUMNS
     import io
 
     from openpyxl import Workbook
@@ -100,15 +132,15 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> byte
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "Nhat ky cho"
-    ws.append(export_headers())
+    ws.title = sheet
+    ws.append(export_headers(columns))
     for cell in ws[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="0B4F9C")
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in rows:
         out: list[Any] = []
-        for key, _vi, _en, kind in EXPORT_COLUMNS:
+        for key, _vi, _en, kind in columns:
             value = row.get(key)
             if kind == "time":
                 out.append(datetime.fromisoformat(value).replace(tzinfo=None) if value else None)
@@ -120,7 +152,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], *, title: str, timezone: str) -> byte
                 out.append(value)
         ws.append(out)
         _as_text(ws[ws.max_row])
-    for i, (_key, vi, _en, kind) in enumerate(EXPORT_COLUMNS, start=1):
+    for i, (_key, vi, _en, kind) in enumerate(columns, start=1):
         letter = get_column_letter(i)
         width = 20 if kind in ("time", "times") else max(10, min(28, len(vi) + 2))
         ws.column_dimensions[letter].width = width

@@ -47,6 +47,8 @@ SUMMARY_DEFS = (
     "Percentiles interpolate linearly between closest ranks (Excel PERCENTILE.INC). "
     "within_target_rate = called tickets with wait_s ≤ target ÷ (called tickets + never-called "
     "tickets already late). no_show_rate = final no-shows ÷ tickets called at least once. "
+    "bookings: the range's bookings per state; bookings.no_show_rate = bookings that ended "
+    "no-show ÷ bookings served or no-show (cancelled and open ones left out). "
     "satisfaction_rate = ratings in the top two levels of their scale ÷ ratings, compared with "
     "the hall's satisfaction_target (meets_target). official_ratings maps every rating onto "
     "the state's official three levels, whatever its scale: top level = very_satisfied (Rất hài "
@@ -155,6 +157,14 @@ SUMMARY: tuple[list[Schema], tuple[str, Schema]] = (
                     "items": {"allOf": [FIGURES, obj({"key": {}, "label": {"type": "string"}})]},
                 },
                 "total": FIGURES,
+                "bookings": obj(
+                    {
+                        "total": {"type": "integer"},
+                        "by_state": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "no_show": {"type": "integer"},
+                        "no_show_rate": {"type": ["number", "null"]},
+                    }
+                ),
             }
         ),
     ),

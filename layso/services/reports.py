@@ -29,6 +29,9 @@ Definitions (also in the OpenAPI description of the two report endpoints):
   :mod:`layso.services.day_end`): their own figure, neither served nor no-show; a ticket that
   expired without a call is late when it waited longer than its target up to the expiry.
 - `no_show_rate` = tickets whose final state is no-show ÷ tickets called at least once.
+- `bookings` (of the range's days, :func:`booking_figures`): how many per state, and their own
+  `no_show_rate` = bookings that ended no-show (never checked in, or called and absent) ÷
+  bookings served or no-show; cancelled and still open bookings are left out.
 - `satisfaction_rate` = satisfied ratings ÷ ratings; satisfied = the top two levels of the
   rating's scale (4 and 3 of 4), as `layso.services.ratings.is_satisfied` defines it.
 - `official_ratings`: every rating mapped onto the three levels of the state's official
@@ -55,7 +58,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso.events import Ev
-from layso.models import Counter, Event, Hall
+from layso.models import Booking, BookingState, Counter, Event, Hall
 from layso.services.common import tz
 from layso.services.ratings import OFFICIAL_LEVELS
 
@@ -356,6 +359,31 @@ def summary(
         "satisfaction_target": target,
         "groups": out_groups,
         "total": total,
+        "bookings": booking_figures(session, hall, first, last),
+    }
+
+
+def booking_figures(session: Session, hall: Hall, first: date, last: date) -> dict[str, Any]:
+    """Bookings of these days: how many, per state, and the no-show rate — no-shows ÷ bookings
+    whose outcome is known (served or no-show; cancelled and still open ones left out)."""
+    rows = session.execute(
+        sa.select(Booking.state, sa.func.count())
+        .where(
+            Booking.hall_id == hall.id,
+            Booking.business_date >= first,
+            Booking.business_date <= last,
+        )
+        .group_by(Booking.state)
+    ).all()
+    by_state = {s.value: 0 for s in BookingState}
+    for state, n in rows:
+        by_state[state.value if hasattr(state, "value") else str(state)] = int(n)
+    settled = by_state["served"] + by_state["no_show"]
+    return {
+        "total": sum(by_state.values()),
+        "by_state": by_state,
+        "no_show": by_state["no_show"],
+        "no_show_rate": round(by_state["no_show"] / settled, 4) if settled else None,
     }
 
 

@@ -261,6 +261,10 @@ def _behind(
     ]
     if skip is not None:
         where.append(Ticket.id != skip.id)
+    # a booking moves among bookings, a walk-in among walk-ins (the merge rule orders each)
+    where.append(
+        Ticket.booked_for.is_(None) if ticket.booked_for is None else Ticket.booked_for.is_not(None)
+    )
     if hall.priority_policy == PriorityPolicy.STRICT:
         where.append(Ticket.priority.is_not(None) if ticket.priority else Ticket.priority.is_(None))
     stmt = sa.select(Ticket).where(*where).order_by(Ticket.queued_at, Ticket.id).limit(places)

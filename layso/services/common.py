@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -118,6 +118,11 @@ def record(
 
     The row is written with the transaction's next flush, all of that flush's events in one
     INSERT (:func:`_write_events`), not as an ORM object each."""
+    if ticket is not None and name in _TURN_EVENTS:
+        from layso.services.notify import turn
+
+        # before the hall's seq moves: its contact is read without flushing this event first
+        turn.ticket_event(session, hall, name, ticket, now)
     hall.event_seq += 1  # the hall is now dirty: the next flush writes the events too
     payload = {"seq": hall.event_seq, "hall": hall.slug, "at": iso(hall, now), **fields}
     session.info.setdefault(_EVENT_ROWS, []).append(
@@ -134,10 +139,6 @@ def record(
         }
     )
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
-    if ticket is not None and name in _TURN_EVENTS:
-        from layso.services.notify import turn
-
-        turn.ticket_event(session, hall, name, ticket, now)
 
 
 _EVENT_ROWS = "layso.event_rows"
@@ -212,11 +213,12 @@ def wait_model(session: Session, hall: Hall, service: Service, now: datetime) ->
 
 def _queue_figures_statement() -> sa.Select[Any]:
     """The statement of :func:`queue_figures`, built once (parameters: hall, service, day)."""
-    from layso.models import CounterService
+    from layso.models import CounterService, TicketContact
 
+    hall_id = sa.bindparam("hall_id", type_=sa.Integer)
     service_id = sa.bindparam("service_id", type_=sa.Integer)
     waiting = (
-        Ticket.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+        Ticket.hall_id == hall_id,
         Ticket.service_id == service_id,
         Ticket.status == TicketStatus.WAITING,
     )
@@ -240,11 +242,25 @@ def _queue_figures_statement() -> sa.Select[Any]:
         .limit(RECENT_SERVICE_SAMPLE)
         .subquery()
     )
+    # what notify.turn.queue_moved reads when there is any: waiting tickets with a phone to tell
+    phones = (
+        sa.select(sa.func.count())
+        .select_from(TicketContact)
+        .join(Ticket, Ticket.id == TicketContact.ticket_id)
+        .where(
+            TicketContact.hall_id == hall_id,
+            TicketContact.phone.is_not(None),
+            TicketContact.near_at.is_(None),
+            Ticket.service_id == service_id,
+            Ticket.status == TicketStatus.WAITING,
+        )
+    )
     one = sa.select(sa.literal(1).label("one")).subquery()
     return sa.select(
         count.scalar_subquery(),
         prio.scalar_subquery(),
         open_counters.scalar_subquery(),
+        phones.scalar_subquery(),
         recent.c.started_at,
         recent.c.finished_at,
     ).select_from(one.outerjoin(recent, sa.true()))
@@ -253,13 +269,20 @@ def _queue_figures_statement() -> sa.Select[Any]:
 _QUEUE_FIGURES = _queue_figures_statement()
 
 
-def queue_figures(
-    session: Session, hall: Hall, service: Service, now: datetime
-) -> tuple[int, int, tuple[float, int]]:
-    """(waiting, waiting with a priority, :func:`wait_model`) of an area, in one statement:
-    the two counts and the open counters as scalar subqueries beside the recent service times
-    (joined to a one-row select, so that an area with no finished ticket today still gives
-    one row). The statement is built once: building it costs more than running it."""
+class QueueFigures(NamedTuple):
+    """An area's queue as one write sees it: what queue.changed says and what it rests on."""
+
+    waiting: int
+    priority: int  # waiting tickets with a priority
+    model: tuple[float, int]  # wait_model: recent mean service time, open counters
+    phones: int  # waiting tickets whose holder left a phone and is not yet told "near"
+
+
+def queue_figures(session: Session, hall: Hall, service: Service, now: datetime) -> QueueFigures:
+    """An area's :class:`QueueFigures` in one statement: the counts as scalar subqueries beside
+    the recent service times (joined to a one-row select, so that an area with no finished
+    ticket today still gives one row). The statement is built once: building it costs more
+    than running it."""
     rows = session.execute(
         _QUEUE_FIGURES,
         {"hall_id": hall.id, "service_id": service.id, "day": business_date(hall, now)},
@@ -267,7 +290,9 @@ def queue_figures(
     samples = [(f - s).total_seconds() for *_, s, f in rows if f and s]
     mean = sum(samples) / len(samples) if samples else float(DEFAULT_SERVICE_S)
     first = rows[0]
-    return int(first[0] or 0), int(first[1] or 0), (mean, max(1, int(first[2] or 0)))
+    return QueueFigures(
+        int(first[0] or 0), int(first[1] or 0), (mean, max(1, int(first[2] or 0))), int(first[3])
+    )
 
 
 def estimate_wait_s(
@@ -337,11 +362,16 @@ def queue_changed(
     *,
     waiting: int | None = None,
     model: tuple[float, int] | None = None,
+    figures: QueueFigures | None = None,
 ) -> None:
-    """Record the area's new queue length and estimate (``waiting`` and ``model`` when the
-    caller has just read them in this transaction)."""
-    if waiting is None:
-        waiting, _, model = queue_figures(session, hall, service, now)
+    """Record the area's new queue length and estimate (``figures``, or ``waiting`` and
+    ``model``, when the caller has just read them in this transaction), then tell the holders
+    now near their turn (nobody to tell: no read, when ``figures`` says so)."""
+    phones: int | None = None
+    if figures is None and waiting is None:
+        figures = queue_figures(session, hall, service, now)
+    if figures is not None:
+        waiting, model, phones = figures.waiting, figures.model, figures.phones
     record(
         session,
         hall,
@@ -349,10 +379,12 @@ def queue_changed(
         {
             "service": service.code,
             "waiting": waiting,
-            "estimated_wait_s": estimate_wait_s(session, hall, service, waiting, now, model),
+            "estimated_wait_s": estimate_wait_s(session, hall, service, waiting or 0, now, model),
         },
         now=now,
     )
+    if phones == 0:
+        return
     from layso.services.notify import turn
 
     turn.queue_moved(session, hall, service, now)  # tickets now near their turn are told

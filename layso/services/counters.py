@@ -278,17 +278,18 @@ def _call(
     ):
         set_committed_value(ticket, key, value)
     service = ticket.service
-    waiting, _, model = queue_figures(session, hall, service, now)  # before the counter changes
+    figures = queue_figures(session, hall, service, now)  # before the counter changes
+    follow_ticket(session, ticket)
+    _ticket_event(
+        session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
+    )
+    # after the called event, whose notice reads the ticket's contact: nothing to flush before
     counter.current_ticket_id = ticket.id
     if ticket.priority:
         counter.calls_since_priority = 0
     else:
         counter.calls_since_priority += 1
-    follow_ticket(session, ticket)
-    _ticket_event(
-        session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
-    )
-    queue_changed(session, hall, service, now, waiting=waiting, model=model)
+    queue_changed(session, hall, service, now, figures=figures)
     counter_changed(session, hall, counter, now)
     logger.info("hall %s: counter %s called %s", hall.slug, counter.number, ticket.display_number)
     return ticket
@@ -408,8 +409,7 @@ def _finish(
         _request_rating(session, hall, counter, ticket, now)
     counter_changed(session, hall, counter, now)
     if figures is not None:
-        waiting, _, model = figures
-        queue_changed(session, hall, ticket.service, now, waiting=waiting, model=model)
+        queue_changed(session, hall, ticket.service, now, figures=figures)
 
 
 def finish(session: Session, hall: Hall, number: int, *, user: User, now: datetime) -> Ticket:

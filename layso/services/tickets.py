@@ -30,6 +30,7 @@ from layso.models import (
     User,
 )
 from layso.services.common import (
+    QueueFigures,
     business_date,
     estimate_wait_s,
     follow_ticket,
@@ -166,8 +167,10 @@ def issue_ticket(
     ticket.issued_service = service
     session.add(ticket)
     session.flush()
+    figures: QueueFigures | None = None
     if queued_at is None:
-        ahead, waiting, model = _new_ticket_position(session, hall, ticket, now)
+        ahead, figures = _new_ticket_position(session, hall, ticket, now)
+        waiting, model = figures.waiting, figures.model
     else:  # a checked-in booking: not necessarily the newest of its queue
         ahead, waiting = queue_position(session, hall, ticket)
         model = wait_model(session, hall, service, now)
@@ -180,7 +183,7 @@ def issue_ticket(
         now=now,
         ticket=ticket,
     )
-    queue_changed(session, hall, service, now, waiting=waiting, model=model)
+    queue_changed(session, hall, service, now, waiting=waiting, model=model, figures=figures)
     logger.info("hall %s: ticket %s issued", hall.slug, ticket.display_number)
     return Issued(ticket, ahead, wait)
 
@@ -194,15 +197,16 @@ def tickets_ahead(session: Session, hall: Hall, ticket: Ticket) -> int:
 
 def _new_ticket_position(
     session: Session, hall: Hall, ticket: Ticket, now: datetime
-) -> tuple[int, int, tuple[float, int]]:
-    """:func:`queue_position` of a ticket just issued, by counting only, and the area's wait
-    model (:func:`queue_figures`, one statement): it is the newest of its queue (the hall's
+) -> tuple[int, QueueFigures]:
+    """:func:`queue_position`'s ahead of a ticket just issued, by counting only, and the area's
+    figures (:func:`queue_figures`, one statement): it is the newest of its queue (the hall's
     writers are serialized, so every other waiting ticket was queued before it), so all the
     others are ahead, or under the strict policy all priority ones (a priority ticket) or all
     of them (an ordinary one: priority tickets go first anyway)."""
-    count, prio, model = queue_figures(session, hall, ticket.service, now)
-    ahead = prio if hall.priority_policy == PriorityPolicy.STRICT and ticket.priority else count
-    return max(0, ahead - 1), count, model
+    figures = queue_figures(session, hall, ticket.service, now)
+    strict = hall.priority_policy == PriorityPolicy.STRICT and ticket.priority
+    ahead = figures.priority if strict else figures.waiting
+    return max(0, ahead - 1), figures
 
 
 def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:

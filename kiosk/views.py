@@ -1,4 +1,4 @@
-"""The kiosk page, the phone page of one ticket and its QR code.
+"""The kiosk page, the phone page of one ticket and its QR code, the public booking pages.
 
 * ``/kiosk``: the touchscreen in the hall (opened once with ``?token=KIOSK_DEVICE_TOKEN``); it
   works from the JSON API and the hub (``kiosk/static/kiosk/kiosk.js``).
@@ -11,6 +11,10 @@
   the turn is near (the public actions of ``/api/v1/t/<code>/…``, layso.services.notify.turn).
 * ``/t/<code>/qr.svg``: the QR code of the phone page, drawn on the server (no JavaScript QR
   library), shown by the kiosk next to the number.
+* ``/dat-lich`` (alias ``/book``; ``/dat-lich/<hall>`` when there are several halls): book a
+  time or take a remote number on the citizen's phone (``kiosk/static/kiosk/book.js`` over the
+  public bookings API); ``/dat-lich/ma/<code>``: one booking, its state and cancelling it;
+  ``/dat-lich/ma/<code>/qr.svg``: its QR (that page's address), which the kiosk's scanner reads.
 """
 
 from __future__ import annotations
@@ -117,6 +121,89 @@ def phone_qr(code: str) -> ResponseReturnValue:
     """The QR code of a ticket's phone page (what the printed ticket carries too)."""
     _ticket_or_404(code)
     resp = Response(qr_svg(ser.status_url(public_base_url(), code)), mimetype="image/svg+xml")
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+# --- appointments: the public booking page and the page of one booking (issue 14) -------------
+
+BOOKING_STATES = {
+    "booked": ("Đã đặt", "Booked"),
+    "checked_in": ("Đã xác nhận tại kiosk", "Checked in"),
+    "called": ("Đã được mời", "Called"),
+    "served": ("Đã phục vụ", "Served"),
+    "no_show": ("Vắng mặt", "No-show"),
+    "cancelled": ("Đã hủy", "Cancelled"),
+}
+
+
+def _halls() -> list[Hall]:
+    import sqlalchemy as sa
+
+    with db().read() as s:
+        halls = list(s.scalars(sa.select(Hall).order_by(Hall.id)))
+        for h in halls:
+            s.expunge(h)
+        return halls
+
+
+@bp.get("/dat-lich")
+@bp.get("/book")
+@bp.get("/dat-lich/<slug>")
+@bp.get("/book/<slug>")
+def book_page(slug: str | None = None) -> ResponseReturnValue:
+    """Book a time or take a remote number, on the citizen's phone; no sign-in."""
+    halls = _halls()
+    if slug is not None:
+        halls = [h for h in halls if h.slug == slug]
+        if not halls:
+            abort(404)
+    if len(halls) != 1:
+        return render_template("kiosk/book_halls.html", halls=halls)
+    resp = Response(render_template("kiosk/book.html", hall=halls[0]))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _booking_or_404(code: str) -> tuple[dict[str, Any], Hall]:
+    import sqlalchemy as sa
+
+    from layso.models import Booking
+    from layso.services import bookings as bk
+
+    with db().read() as s:
+        row = s.scalars(sa.select(Booking).where(Booking.code == bk.clean_code(code))).first()
+        hall = s.get(Hall, row.hall_id) if row is not None else None
+        if row is None or hall is None:
+            abort(404)
+        booking = bk.public(hall, row)
+        s.expunge(hall)
+        return booking, hall
+
+
+@bp.get("/dat-lich/ma/<code>")
+def booking_page(code: str) -> ResponseReturnValue:
+    """One booking, reached from its QR: state, ticket, cancelling."""
+    booking, hall = _booking_or_404(code)
+    day = "/".join(reversed(booking["date"].split("-")))
+    resp = Response(
+        render_template(
+            "kiosk/booking.html", booking=booking, hall=hall, day=day, states=BOOKING_STATES
+        )
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+@bp.get("/dat-lich/ma/<code>/qr.svg")
+def booking_qr(code: str) -> ResponseReturnValue:
+    """The booking's QR: its page's address, which ends in the code (a scanner at the kiosk
+    types it; the kiosk keeps the last part)."""
+    booking, _ = _booking_or_404(code)
+    text = f"{public_base_url().rstrip('/')}/dat-lich/ma/{booking['code']}"
+    resp = Response(qr_svg(text), mimetype="image/svg+xml")
     resp.headers["Cache-Control"] = "private, max-age=86400"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp

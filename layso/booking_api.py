@@ -96,7 +96,13 @@ AREA = obj(
     ok=(
         200,
         "the hall and its areas",
-        obj({"hall": {"type": "object"}, "areas": {"type": "array", "items": AREA}}),
+        obj(
+            {
+                "hall": {"type": "object"},
+                "today": {"type": "string", "format": "date", "description": "the hall's today"},
+                "areas": {"type": "array", "items": AREA},
+            }
+        ),
     ),
     errors=(404, 429),
     tag="public",
@@ -126,7 +132,8 @@ def areas(slug: str) -> ResponseReturnValue:
                     "has_slots": has_slots,
                 }
             )
-        return jsonify({"hall": ser.hall(hall), "areas": out})
+        today = bk.business_date(hall, now()).isoformat()
+        return jsonify({"hall": ser.hall(hall), "today": today, "areas": out})
 
 
 def _days(s: Session, hall: Hall, service: Service) -> list[date]:
@@ -187,7 +194,7 @@ def day_slots(slug: str, service: str, day: str) -> ResponseReturnValue:
 def _booking_body(hall: Hall, booking: Any) -> dict[str, Any]:
     return {
         **bk.public(hall, booking),
-        "page_url": f"{public_base_url()}/dat-lich/ma/{booking.code}",
+        "page_url": f"{public_base_url().rstrip('/')}/dat-lich/ma/{booking.code}",
         "qr_url": f"/dat-lich/ma/{booking.code}/qr.svg",
     }
 

@@ -125,6 +125,7 @@ def view_to_dict(view: TicketView) -> dict[str, Any]:
     """The ticket as JSON, for the ``print.job`` event a print agent receives."""
     body = dataclasses.asdict(view)
     body["issued_at"] = view.issued_at.isoformat()
+    body["booked_for"] = view.booked_for.isoformat() if view.booked_for else None
     return body
 
 
@@ -136,6 +137,8 @@ def view_from_dict(body: dict[str, Any]) -> TicketView:
     fields = {k: v for k, v in body.items() if k in names}
     try:
         fields["issued_at"] = datetime.fromisoformat(str(fields["issued_at"]))
+        if fields.get("booked_for"):
+            fields["booked_for"] = datetime.fromisoformat(str(fields["booked_for"]))
         view = TicketView(**fields)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"the ticket to print is incomplete: {exc}") from None

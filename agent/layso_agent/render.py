@@ -50,6 +50,7 @@ REPRINT_LABEL = "IN LẠI / REPRINT"
 NUMBER_LABEL = "Số thứ tự / Your number"
 PRIORITY_LABEL = "Ưu tiên"
 TIME_LABEL = "Thời gian / Time:"
+BOOKED_LABEL = "Giờ hẹn / Booked time:"
 AHEAD_LABEL = "Số người đang chờ trước quý khách / People ahead:"
 WAIT_LABEL = "Thời gian chờ dự kiến / Estimated wait:"
 QR_CAPTION = "Quét mã để theo dõi lượt / Scan to follow your turn"
@@ -297,6 +298,8 @@ def layout_ticket(view: TicketView, width_px: int = WIDTH_80MM) -> TicketLayout:
     c.block(_head, view.reprint, view.hall_name, view.service_name, view.service_name_en)
     number_band = c.number(view.display_number)
     c.block(_priority, view.priority)
+    if view.booked_for is not None:
+        c.block(_detail, BOOKED_LABEL, view.booked_for.strftime("%H:%M"))
     for text, answer in (
         (TIME_LABEL, format_issued_at(view)),
         (AHEAD_LABEL, str(view.ahead)),

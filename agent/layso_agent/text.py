@@ -14,6 +14,7 @@ from escpos.escpos import Escpos
 
 from layso_agent.render import (
     AHEAD_LABEL,
+    BOOKED_LABEL,
     NUMBER_LABEL,
     PRIORITY_LABEL,
     QR_CAPTION,
@@ -175,6 +176,8 @@ def write_text_ticket(
         p.set(bold=False, normal_textsize=True)
     out.line("-" * columns)
     p.set(align="left")
+    if view.booked_for is not None:
+        wrapped(f"{BOOKED_LABEL} {view.booked_for.strftime('%H:%M')}", split=" / ")
     wrapped(f"{TIME_LABEL} {keep(format_issued_at(view))}", split=" / ")
     wrapped(f"{AHEAD_LABEL} {view.ahead}", split=" / ")
     wrapped(f"{WAIT_LABEL} {keep(format_wait(view.estimated_wait_s))}", split=" / ")

@@ -26,6 +26,8 @@ class TicketView:
     priority: str | None
     footer: str = "Xin cảm ơn quý khách / Thank you"
     reprint: bool = False
+    #: a checked-in booking's slot time (the hall's local time); None for a walk-in
+    booked_for: datetime | None = None
 
 
 def sample_ticket(**overrides: Any) -> TicketView:

@@ -94,6 +94,7 @@ def ticket_view(
         priority=ser.priority_name(session, hall, ticket.priority),
         footer=hall.ticket_footer,
         reprint=reprint,
+        booked_for=ticket.booked_for.astimezone(tz(hall)) if ticket.booked_for else None,
     )
 
 

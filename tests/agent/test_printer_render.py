@@ -134,6 +134,21 @@ def test_priority_and_reprint_add_their_markers() -> None:
     assert marked.height > plain.height + 80
 
 
+def test_a_booked_ticket_prints_its_booked_time() -> None:
+    from datetime import datetime
+
+    from layso_agent.delivery import view_from_dict, view_to_dict
+
+    at = datetime.fromisoformat("2026-11-21T08:30:00+07:00")
+    plain = render_ticket_image(sample_ticket())
+    booked = render_ticket_image(sample_ticket(booked_for=at))
+    assert booked.height > plain.height + 20  # one more line: "Giờ hẹn / Booked time: 08:30"
+    assert view_from_dict(view_to_dict(sample_ticket(booked_for=at))).booked_for == at
+    assert view_from_dict(view_to_dict(sample_ticket())).booked_for is None
+    _, text = text_ticket("TM-T20II", 576, booked_for=at)
+    assert "Giờ hẹn / Booked time: 08:30" in " ".join(text.split())
+
+
 def test_long_names_wrap_instead_of_being_clipped() -> None:
     view = sample_ticket(
         hall_name="Ủy ban nhân dân phường Nguyễn Thái Bình - Bộ phận tiếp nhận và trả kết quả "
@@ -301,6 +316,7 @@ def test_ticket_view_fields() -> None:
         "priority",
         "footer",
         "reprint",
+        "booked_for",
     ]
 
 

@@ -296,3 +296,18 @@ def test_booking_is_rate_limited_per_address_and_per_phone(pub: Public, app: Any
         slot="09:00", day=TODAY + timedelta(days=3), phone="0944444444", addr="10.0.1.3"
     )
     assert status == 429
+
+
+def test_the_booking_pages_and_the_qr(pub: Public, client: Any) -> None:
+    for path in ("/dat-lich", "/book", "/dat-lich/demo", "/book/demo"):
+        r = client.get(path)
+        assert r.status_code == 200 and 'data-hall="demo"' in r.get_data(as_text=True)
+    assert client.get("/dat-lich/nope").status_code == 404
+    assert "/dat-lich" in client.get("/").get_data(as_text=True)
+    code = pub.book()[1]["booking"]["code"]
+    page = client.get(f"/dat-lich/ma/{code.lower()}").get_data(as_text=True)
+    assert code in page and "091****678" in page and "0912345678" not in page
+    assert "Đã đặt" in page and 'id="bk-cancel"' in page
+    qr = client.get(f"/dat-lich/ma/{code}/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    assert client.get("/dat-lich/ma/ZZZZZZ").status_code == 404

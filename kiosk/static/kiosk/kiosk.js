@@ -49,6 +49,13 @@
     tool_search: ["Tìm theo tên thủ tục", "Find by procedure"],
     tool_prio: ["Tôi thuộc đối tượng ưu tiên", "I have priority"],
     tool_suggest: ["Hòm thư góp ý", "Suggestion box"],
+    tool_checkin: ["Đã đặt lịch hẹn", "I have a booking"],
+    checkin_title: ["Xác nhận lịch hẹn", "Check in for your booking"],
+    checkin_sub: ["Quét mã QR trên điện thoại, hoặc nhập mã đặt lịch (6 ký tự) hay số điện thoại đã đặt.",
+                  "Scan the QR on your phone, or type the booking code (6 characters) or the phone number you booked with."],
+    checkin_send: ["Xác nhận", "Check in"],
+    checkin_busy: ["Đang xác nhận lịch hẹn…", "Checking you in…"],
+    booked_at: (t) => [`Giờ hẹn: ${t}`, `Booked time: ${t}`],
     prio_title: ["Quý khách thuộc đối tượng nào?", "Which applies to you?"],
     prio_sub: ["Theo quy định, những người dưới đây được phục vụ trước. Cán bộ có thể đề nghị xuất trình giấy tờ.",
                "By law, these people are served first. Staff may ask for proof."],
@@ -125,6 +132,8 @@
     print: null,         // printing | printed | failed | none
     printTimers: [],
     lastRequest: null,   // {service, priority} to retry
+    retry: null,         // what "Thử lại" does: issue again, or check in again
+    checkin: null,       // the last check-in's answer while its ticket is on screen
     touchedAt: Date.now(),
     conn: null,
     refreshTimer: null,
@@ -162,9 +171,11 @@
     if (fresh) backToVietnamese();
     clearPrintTimers();
     st.ticket = null;
+    st.checkin = null;
     st.print = null;
     st.busy = false;
     search.clear();
+    checkin.clear();
     suggestion.reset();
     renderHome();
     show("home");
@@ -275,6 +286,7 @@
     st.busy = true;
     st.lastRequest = {service: code, priority: st.prio};
     st.tapKey = Layso.uuid();   // one key per tap, kept across "Thử lại": never two tickets
+    st.retry = issue;
     show("busy");
     await issue();
   }
@@ -295,13 +307,110 @@
     if (r.status === 409) refreshServices();
   }
 
+  // --- check-in of a booking: typed on the on-screen keyboard, or scanned -------------------
+  /* A USB 2D scanner is a keyboard that types fast and ends with Enter: keystrokes closer than
+   * SCAN_GAP_MS to each other, at least SCAN_MIN of them, then Enter, anywhere on the kiosk,
+   * are a scanned booking (its QR holds the booking page's address ending in the code). */
+  const SCAN_GAP_MS = 60;
+  const SCAN_MIN = 6;
+  const scan = {chars: [], at: 0};
+
+  function looksLikePhone(v) {
+    const digits = v.replace(/[\s.\-()]/g, "");
+    return /^(\+?84|0)\d{8,10}$/.test(digits);
+  }
+
+  async function checkIn(value) {
+    value = String(value || "").trim();
+    if (!value || st.busy) return;
+    st.busy = true;
+    st.retry = () => checkIn(value);
+    $("busy-text").innerHTML = bi(T.checkin_busy);
+    show("busy");
+    const body = looksLikePhone(value) ? {phone: value} : {code: value};
+    const r = await Layso.api("POST", `/halls/${st.hall}/check-in`, body, {timeout: 10000});
+    st.busy = false;
+    $("busy-text").innerHTML = bi(T.busy);
+    if (r.ok && r.body) {
+      checkin.clear();
+      showTicket(r.body.ticket, r.body);
+      return;
+    }
+    if (st.screen === "busy" && r.status !== 0 && r.status < 500 && checkinFrom === "checkin") {
+      checkin.error(r.error);  // stay on the keyboard: a wrong code is typed again
+      show("checkin");
+      return;
+    }
+    $("error-msg").innerHTML = r.status === 0 ? bi(T.err_net)
+      : esc((r.error && r.error.message) || one(T.err_net));
+    show("error");
+  }
+
+  let checkinFrom = null;
+  const checkin = {
+    text: "",
+    clear() { this.text = ""; $("checkin-error").hidden = true; this.render(); },
+    type(ch) { if (this.text.length < 40) { this.text += ch; this.render(); } },
+    del() { this.text = Array.from(this.text).slice(0, -1).join(""); this.render(); },
+    render() {
+      $("checkin-text").textContent = this.text.toUpperCase();
+      $("checkin-send").disabled = !this.text.trim() || st.busy;
+    },
+    error(err) {
+      const el = $("checkin-error");
+      el.innerHTML = esc((err && err.message) || "");
+      el.hidden = false;
+    },
+    send() { checkinFrom = "checkin"; checkIn(this.text); },
+  };
+
+  function onKey(e) {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    const now = Date.now();
+    if (now - scan.at > SCAN_GAP_MS) scan.chars = [];
+    scan.at = now;
+    if (e.key === "Enter") {
+      const burst = scan.chars.join("");
+      scan.chars = [];
+      if (burst.length >= SCAN_MIN) {
+        e.preventDefault();
+        checkinFrom = st.screen === "checkin" ? "checkin" : "scan";
+        checkin.clear();
+        checkIn(burst);
+      } else if (st.screen === "checkin") {
+        e.preventDefault();
+        checkin.send();
+      }
+      return;
+    }
+    if (e.key.length === 1) {
+      scan.chars.push(e.key);
+      if (st.screen === "checkin") { e.preventDefault(); checkin.type(e.key); }
+    } else if (e.key === "Backspace" && st.screen === "checkin") {
+      e.preventDefault();
+      checkin.del();
+    }
+    st.touchedAt = now;
+  }
+
+  function showCheckinTexts(c) {
+    const t = c ? c.ticket : null;
+    const booked = t && t.booked_for ? t.booked_for.slice(11, 16) : null;
+    $("t-booked").hidden = !booked;
+    $("t-booked").innerHTML = booked ? bi(T.booked_at(booked)) : "";
+    $("t-msg").hidden = !c;
+    $("t-msg").className = "k-t-msg" + (c && c.late ? " late" : "");
+    $("t-msg").innerHTML = c ? bi([c.message.vi, c.message.en]) : "";
+  }
+
   function clearPrintTimers() {
     st.printTimers.forEach(clearTimeout);
     st.printTimers = [];
   }
 
-  function showTicket(t) {
+  function showTicket(t, checkin) {
     st.ticket = t;
+    st.checkin = checkin || null;
     st.busy = false;
     $("t-number").textContent = t.display_number;
     $("t-number").style.setProperty("--chars", String(Math.max(3, Array.from(t.display_number).length)));
@@ -309,6 +418,11 @@
     $("t-wait").hidden = !t.ahead;
     showTicketTexts(t);
     $("t-qr").src = `/t/${encodeURIComponent(t.code)}/qr.svg`;
+    if (checkin && checkin.already) {  // checked in before: nothing is printed again
+      setPrint(t.print_state === "printed" ? "printed" : "none");
+      show("ticket");
+      return;
+    }
     setPrint("printing");
     clearPrintTimers();
     PRINT_CHECK_MS.forEach((ms, i) => {
@@ -559,7 +673,7 @@
 
   function tick() {
     const idle = (Date.now() - st.touchedAt) / 1000;
-    if (["prio", "search", "suggest", "thanks", "ticket", "error"].includes(st.screen)) {
+    if (["prio", "search", "suggest", "checkin", "thanks", "ticket", "error"].includes(st.screen)) {
       if (idle >= idleLimit()) goHome(true);
     } else if (st.screen === "home" && (st.prio || lang !== "vi") && idle >= IDLE_S) {
       st.prio = null;
@@ -627,13 +741,22 @@
     $("go-prio").addEventListener("click", () => show("prio"));
     $("go-search").addEventListener("click", () => { search.clear(); show("search"); });
     $("go-suggest").addEventListener("click", () => { suggestion.reset(); show("suggest"); });
+    $("go-checkin").addEventListener("click", () => { checkin.clear(); show("checkin"); });
+    $("checkin-send").addEventListener("click", () => checkin.send());
+    document.addEventListener("keydown", onKey);
+    keyboard($("checkin-kb"), {
+      type: (ch) => checkin.type(ch), del: () => checkin.del(), clear: () => checkin.clear(),
+    });
     $("prio-clear").addEventListener("click", () => { st.prio = null; renderHome(); });
     $("t-done").addEventListener("click", () => goHome(true));
     $("error-retry").addEventListener("click", async () => {
-      if (st.busy || !st.lastRequest) return;
-      st.busy = true;
-      show("busy");
-      await issue();
+      if (st.busy || !st.retry) return;
+      if (st.retry === issue) {
+        if (!st.lastRequest) return;
+        st.busy = true;
+        show("busy");
+      }
+      await st.retry();
     });
     $("suggest-field").addEventListener("click", () => suggestion.focus("text"));
     $("contact-field").addEventListener("click", () => suggestion.focus("contact"));
@@ -650,6 +773,7 @@
   }
 
   function showTicketTexts(t) {
+    showCheckinTexts(st.checkin);
     $("t-area").innerHTML = bi([t.service_name || "", t.service_name_en || ""]);
     $("t-ahead").innerHTML = bi(T.t_ahead(t.ahead || 0));
     $("t-wait").innerHTML = t.ahead ? bi(T.t_wait(t.estimated_wait_s)) : "";
@@ -682,7 +806,7 @@
     st.refreshTimer = setInterval(refreshServices, REFRESH_MS);
     setInterval(tick, 1000);
     tick();
-    window.LaysoKiosk = {state: st, fold, addTone};  // for tests and the curious
+    window.LaysoKiosk = {state: st, fold, addTone, checkIn};  // for tests and the curious
   }
 
   start();

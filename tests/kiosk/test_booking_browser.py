@@ -1,0 +1,140 @@
+"""The whole path of a booking in headless Chromium against the real server: booked on
+/dat-lich, checked in at the kiosk by the typed code and by a scanner's keystrokes, the ticket
+printed with its booked time, called by the merge rule against walk-ins, served.
+
+The server runs on the real clock, so the test makes the day bookable whatever the hour: TP
+gets 5-minute slots all day and a check-in window opening 30 minutes before a slot.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import expect
+from test_kiosk_browser import open_kiosk  # tests/kiosk is on sys.path
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+WAIT_MS = 15_000
+PHONE = (390, 844)
+
+
+def book_on_the_page(page: Any, url: str, slot_index: int, phone: str) -> tuple[str, str]:
+    """Book TP today at the `slot_index`-th free slot on /dat-lich; (code, slot time)."""
+    page.goto(f"{url}/dat-lich")
+    page.locator("#bk-areas button[data-area='TP']").click()
+    page.locator("#bk-days button:not([disabled])").first.click()
+    slot = page.locator("#bk-slots button:not([disabled])").nth(slot_index)
+    time = slot.get_attribute("data-slot") or ""
+    slot.click()
+    page.locator("#bk-phone").fill(phone)
+    page.locator("#bk-submit").click()
+    expect(page.locator("#bk-done")).to_be_visible(timeout=WAIT_MS)
+    code = page.locator("#bk-code").inner_text().strip()
+    expect(page.locator("#bk-when")).to_contain_text(time)
+    return code, time
+
+
+def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
+    kiosk_hall, page_factory, tmp_path: Path
+) -> None:
+    local = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
+    if not (0 <= local.hour < 23 or local.minute < 20):
+        pytest.skip("too close to midnight in Hà Nội for a slot 20 minutes ahead today")
+    previews = tmp_path / "previews"
+    hall = kiosk_hall(f"preview:{previews}?mode=text")
+    hall.sql(
+        "DELETE FROM slot_template WHERE service_id = (SELECT id FROM service WHERE code='TP')"
+    )
+    hall.sql(
+        'INSERT INTO slot_template (hall_id, service_id, weekdays, start, "end", slot_min,'
+        " capacity, active) SELECT hall_id, id, '[0,1,2,3,4,5,6]', '00:00', '23:55', 5, 2, 1"
+        " FROM service WHERE code='TP'"
+    )
+    hall.sql("UPDATE booking_rule SET checkin_before_min = 30, lead_min = 5")
+
+    def counter(action: str) -> Any:
+        status, body = hall.api("POST", f"counters/2/{action}", "clerk2", {})
+        assert status in (200, 201), body
+        return body
+
+    status, w1 = hall.api("POST", "tickets", "kiosk", {"service": "TP"})
+    assert status == 201
+
+    phone_page = page_factory(*PHONE)
+    errors: list[str] = []
+    phone_page.on("pageerror", lambda e: errors.append(str(e)))
+    # B1: a slot 15–20 minutes ahead (not callable yet); B2: the next slot (callable now)
+    code1, time1 = book_on_the_page(phone_page, hall.url, 3, "0912 345 678")
+    qr = phone_page.locator("#bk-qr")
+    expect(qr).to_have_js_property("complete", True)
+    image = Image.open(io.BytesIO(qr.screenshot())).convert("L")
+    assert [r.text for r in zxingcpp.read_barcodes(image)] == [f"{hall.url}/dat-lich/ma/{code1}"]
+    code2, time2 = book_on_the_page(phone_page, hall.url, 0, "0987 654 321")
+    assert errors == []
+
+    status, w2 = hall.api("POST", "tickets", "kiosk", {"service": "TP"})
+    assert status == 201
+
+    # at the kiosk: B1 typed on the on-screen keyboard
+    kiosk = open_kiosk(page_factory, hall)
+    kiosk.locator("#go-checkin").click()
+    expect(kiosk.locator("#s-checkin")).to_be_visible()
+    for ch in code1.lower():
+        kiosk.locator(f"#checkin-kb .k-key[data-key='{ch}']").click()
+    expect(kiosk.locator("#checkin-text")).to_have_text(code1)
+    kiosk.locator("#checkin-send").click()
+    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+    expect(kiosk.locator("#t-number")).to_have_text("1003")
+    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time1}")
+    expect(kiosk.locator("#t-msg")).to_contain_text(f"Đã xác nhận lịch hẹn {time1}")
+    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    kiosk.locator("#t-done").click()
+    expect(kiosk.locator("#s-home")).to_be_visible()
+
+    # B2 scanned: the scanner types the QR's address fast and ends with Enter, on the home screen
+    kiosk.keyboard.type(f"{hall.url}/dat-lich/ma/{code2}", delay=5)
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+    expect(kiosk.locator("#t-number")).to_have_text("1004")
+    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time2}")
+    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    assert kiosk.kiosk_errors == []
+
+    # the printed tickets carry the booked time (text mode: ESC/POS with the words in it)
+    for number, time in (("1003", time1), ("1004", time2)):
+        raw = next(previews.glob(f"*-{number}.bin")).read_bytes()
+        assert f"Booked time: {time}".encode() in raw, number
+    assert b"Booked time" not in next(previews.glob("*-1001.bin")).read_bytes()
+
+    # the counter: B2 (callable) before the walk-ins, who have not waited past TP's 15 minutes;
+    # B1 waits until its slot minus the lead
+    calls = []
+    for _ in range(4):
+        body = counter("next")
+        calls.append(body["ticket"]["display_number"] if body["ticket"] else None)
+        if body["ticket"]:
+            counter("start")
+            counter("finish")
+    assert calls == ["1004", w1["ticket"]["display_number"], w2["ticket"]["display_number"], None]
+
+    # time passes (the server's clock is real): B1's ticket becomes callable
+    callable_at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    hall.sql("UPDATE ticket SET queued_at = ? WHERE display_number = '1003'", callable_at)
+    assert counter("next")["ticket"]["display_number"] == "1003"
+    counter("start")
+    counter("finish")
+
+    for code in (code1, code2):
+        r = requests.get(f"{hall.url}/api/v1/halls/demo/bookings/{code}", timeout=10)
+        assert r.json()["booking"]["state"] == "served"
+    phone_page.goto(f"{hall.url}/dat-lich/ma/{code1}")
+    expect(phone_page.locator("#bk-state")).to_have_text("Đã phục vụ")

@@ -71,6 +71,9 @@ def create_app(
         LAYSO_SETTINGS=settings,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    from layso import __version__
+
+    app.jinja_env.globals["layso_version"] = __version__  # pages send it in their heartbeat
     database = Database(settings.database_url)
     app.extensions["layso.db"] = database
     app.extensions["layso.clock"] = clock or web.utcnow

@@ -50,13 +50,14 @@ import socketio
 
 from layso_agent.delivery import Outcome, deliver, view_from_dict
 from layso_agent.driver import PrinterConfig, parse_printer_uri
-from layso_agent.status import query_status
+from layso_agent.status import STATUSES, query_status
 from layso_agent.ticket import TicketView
 
 logger = logging.getLogger("layso.print_agent")
 
 NAMESPACE = "/hall"
 STATUS_EVERY_S = 60.0
+HEARTBEAT_EVERY_S = 25.0  # device.heartbeat: the server marks a silent device offline
 JOURNAL_KEEP = 2000
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
@@ -69,6 +70,17 @@ class AgentError(Exception):
 
 class AgentRefused(AgentError):
     """The server refused the token, or it is not a print agent's: retrying will not help."""
+
+
+def agent_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("layso-agent", "layso"):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "dev"
 
 
 def state_dir(env: dict[str, str] | None = None) -> Path:
@@ -376,18 +388,24 @@ class PrintAgent:
     # --- the work ---------------------------------------------------------------------------
 
     def work(self) -> None:
-        """The worker thread: hello, jobs, and a status check every minute; one at a time."""
+        """The worker thread: hello, jobs, a heartbeat every ~25 s and a status check every
+        minute; one at a time."""
+        checked = time.monotonic()
         while not self.stopping.is_set():
             try:
-                _, _, kind, body = self.tasks.get(timeout=STATUS_EVERY_S)
+                _, _, kind, body = self.tasks.get(timeout=HEARTBEAT_EVERY_S)
             except queue.Empty:
-                if self.runner.refresh_status():
-                    self.send("print.status", self.status_body())
+                if time.monotonic() - checked >= STATUS_EVERY_S:
+                    checked = time.monotonic()
+                    if self.runner.refresh_status():
+                        self.send("print.status", self.status_body())
+                self.send("device.heartbeat", self.heartbeat_body())
                 continue
             try:
                 if kind == "hello":
                     self.runner.refresh_status()
                     self.send("print.hello", self.status_body())
+                    self.send("device.heartbeat", self.heartbeat_body())
                 elif kind == "job":
                     before = self.runner.state
                     self.runner.run(body)
@@ -399,6 +417,14 @@ class PrintAgent:
                     return
             except Exception:
                 logger.exception("print agent task %s failed", kind)
+
+    def heartbeat_body(self) -> dict[str, Any]:
+        """``device.heartbeat``: the agent's version and its printer's paper state."""
+        paper = self.runner.state if self.runner.state in STATUSES else None
+        body: dict[str, Any] = {"version": f"layso-agent {agent_version()}"[:40]}
+        if paper:
+            body["paper"] = paper
+        return body
 
     def status_body(self) -> dict[str, Any]:
         return {"printer": self.runner.state or "error", "detail": self.runner.detail}

@@ -144,6 +144,15 @@
   const HEAL_EVERY_MS = 60000;
   const HEAL_WINDOW = 500;
 
+  const BEAT_MS = 25000;
+
+  /* "<page>@<server version>": which page, from which release, a device runs */
+  function pageVersion() {
+    const meta = document.querySelector('meta[name="layso-version"]');
+    const page = location.pathname.replace(/^\/+|\/+$/g, "") || "index";
+    return `${page}@${meta ? meta.content : "?"}`.slice(0, 40);
+  }
+
   function connect(opts) {
     let lastSeq = null;
     let baseSeq = 0; /* the snapshot's seq: everything up to it is in the snapshot */
@@ -167,7 +176,18 @@
      * (e.g. while its database was not ready): keep trying, with back-off. */
     let refusedDelay = 2000;
     let refused = 0;
-    socket.on("connect", () => { refusedDelay = 2000; status(true); });
+    /* a device page says it is alive every ~25 s (device.heartbeat): its page version, and what
+     * opts.health() adds (a display: audio_blocked); the server marks a silent device offline */
+    const beat = () => {
+      if (!token || !socket.connected) return;
+      const body = {version: pageVersion()};
+      if (opts.health) Object.assign(body, opts.health());
+      socket.emit("device.heartbeat", body, (ack) => {
+        if (document.body) document.body.dataset.beat = ack && ack.ok ? "ok" : "refused";
+      });
+    };
+    const beatTimer = token ? setInterval(beat, BEAT_MS) : null;
+    socket.on("connect", () => { refusedDelay = 2000; status(true); beat(); });
     socket.on("disconnect", () => status(false));
     socket.on("connect_error", () => {
       status(false);
@@ -216,7 +236,9 @@
     return {
       socket,
       get seq() { return lastSeq; },
-      close() { clearInterval(healTimer); socket.close(); },
+      close() { clearInterval(healTimer); if (beatTimer) clearInterval(beatTimer); socket.close(); },
+      /* send a heartbeat now (e.g. the display's audio just got blocked) */
+      beat,
       /* ask for a fresh snapshot (e.g. after the page was hidden for long) */
       resync,
       heal,

@@ -201,7 +201,7 @@ def test_clerk_chooses_a_counter_calls_transfers_finishes_and_the_pad_rates(
 
     # pause with a reason, then resume by F11
     press(page, "F11")
-    page.locator('#pause-reasons [data-reason="Đi họp"]').click()
+    page.locator('#pause-reasons [data-reason="meeting"]').click()
     settle(page)
     expect(page.locator("#paused-banner")).to_contain_text("Đi họp")
     assert live_api.counter(1)["state"] == "paused"

@@ -148,6 +148,7 @@
     for (const s of state.services || []) st.services.set(s.code, s);
     st.reasons.clear();
     for (const r of state.priority_reasons || []) st.reasons.set(r.code, r);
+    renderPauseReasons(st.info.pause_reasons);
     st.counters.clear();
     for (const c of state.counters || []) setCounter(c);
     st.tickets.clear();
@@ -593,10 +594,23 @@
     if (first) first.focus();
   }
 
+  /* the hall's pause reasons (a manager edits the list), then "Khác…" for free text */
+  function renderPauseReasons(list) {
+    if (!Array.isArray(list) || !list.length) return; /* keep the page's own buttons */
+    const buttons = list.map((r) => Layso.el("button",
+      {type: "button", class: "choice", dataset: {reason: r.code, label: r.vi}},
+      r.vi, " ", Layso.el("small", {}, r.en || "")));
+    buttons.push(Layso.el("button", {type: "button", class: "choice", dataset: {reason: ""}},
+      "Khác… ", Layso.el("small", {}, "Other…")));
+    $("pause-reasons").replaceChildren(...buttons);
+  }
+
   function pauseWith(reason) {
     $("dlg-pause").close();
-    return act(counterPath("pause"), {reason}, () =>
-      bi(`Quầy tạm dừng: ${reason}.`, "Counter paused."));
+    return act(counterPath("pause"), {reason}, (b) =>
+      bi(`Quầy tạm dừng: ${(b && b.counter && b.counter.pause_reason) || reason}.`,
+         `Counter paused${b && b.counter && b.counter.pause_reason_en
+           ? `: ${b.counter.pause_reason_en}` : ""}.`));
   }
 
   // --- choosing and leaving the counter -----------------------------------------------------

@@ -312,6 +312,7 @@
       if (!this.unlocked) return;
       this.unlocked = false;
       $("sound-blocked").hidden = false;
+      if (conn) conn.beat(); /* managers see it now, not at the next beat */
       console.warn("Layso display: the browser blocks autoplay; tap the screen once, or start "
                    + "Chromium with --autoplay-policy=no-user-gesture-required");
     },
@@ -339,6 +340,7 @@
     if (audio.unlocked) return;
     audio.unlocked = true;
     $("sound-blocked").hidden = true;
+    if (conn) conn.beat();
     const a = new Audio(CHIME_URL);
     a.volume = 0.01;
     a.play().catch(() => audio.blocked());
@@ -455,7 +457,8 @@
     state.hall = me.hall;
     const settings = await Layso.api("GET", `/halls/${encodeURIComponent(me.hall)}/display/settings`);
     applyFilter(settings.ok ? settings.body.filter : null);
-    conn = Layso.connect({hall: me.hall, onSnapshot, onEvent, onStatus: S.status});
+    conn = Layso.connect({hall: me.hall, onSnapshot, onEvent, onStatus: S.status,
+                          health: () => ({audio_blocked: !audio.unlocked})});
     setInterval(newDay, 30000);
     window.LaysoDisplay.conn = conn;
   }

@@ -43,9 +43,23 @@
       if (c && c.clerk !== body.clerk) c.clerk_name = null;
       if (c && body.clerk_name !== undefined) c.clerk_name = body.clerk_name;
       if (c) Object.assign(c, {state: body.state, clerk: body.clerk, ticket: body.ticket,
-                               pause_reason: body.pause_reason});
+                               pause_reason: body.pause_reason, pause_code: body.pause_code,
+                               pause_reason_en: body.pause_reason_en});
       else refetch();
+    } else if (name === "alert.raised") {
+      state.alerts = [...(state.alerts || []).filter((a) => a.key !== body.key), body];
+    } else if (name === "alert.cleared") {
+      state.alerts = (state.alerts || []).filter((a) => a.key !== body.key);
+    } else if (name === "device.status") {
+      const d = (state.devices || []).find((x) => x.device === body.device);
+      if (d) {
+        Object.assign(d, {online: body.online, last_seen: body.at, version: body.version ?? d.version,
+                          audio_blocked: body.audio_blocked ?? d.audio_blocked});
+        if (body.paper) d.paper = body.paper;
+      } else refetch();
     } else if (name === "printer.status") {
+      const d = (state.devices || []).find((x) => x.device === body.device);
+      if (d) d.paper = body.state;
       const p = state.printers.find((x) => x.device === body.device);
       const at = body.at;
       if (p) Object.assign(p, {state: body.state, detail: body.detail || null, at});
@@ -113,6 +127,60 @@
     renderPrinters();
     renderRecent();
     renderCounters();
+    renderAlerts();
+    renderDevices();
+  }
+
+  const LEVELS = {critical: ["Nghiêm trọng", "Critical"], warning: ["Cảnh báo", "Warning"]};
+  const KINDS = {
+    ticket_wait: ["Chờ quá lâu", "Waiting past target"],
+    queue_length: ["Hàng chờ dài", "Long queue"],
+    counter_idle: ["Quầy rảnh khi có người chờ", "Counter idle while people wait"],
+    counter_paused: ["Quầy tạm dừng lâu", "Counter paused long"],
+    printer_paper: ["Giấy in", "Printer paper"],
+    device_offline: ["Thiết bị mất kết nối", "Device offline"],
+  };
+  const DEVICE_KINDS = {
+    kiosk: "Ki-ốt · kiosk", display: "Màn hình sảnh · display",
+    "counter-display": "Màn hình quầy · counter display", "rating-pad": "Bảng đánh giá · rating pad",
+    "print-agent": "Trình in · print agent",
+  };
+
+  function renderAlerts() {
+    const rank = {critical: 0, warning: 1};
+    const list = [...(state.alerts || [])].sort((a, b) =>
+      (rank[a.level] ?? 2) - (rank[b.level] ?? 2) || a.seq - b.seq);
+    const count = $("alert-count");
+    count.textContent = num(list.length);
+    count.className = "badge " + (list.some((a) => a.level === "critical") ? "b-error"
+      : list.length ? "b-paper_low" : "b-ok");
+    $("alerts").replaceChildren(...(list.length ? list.map((a) => el("li",
+      {class: `alert level-${a.level}`, dataset: {key: a.key, kind: a.kind}},
+      el("span", {class: `badge ${a.level === "critical" ? "b-error" : "b-paper_low"}`,
+                  title: (LEVELS[a.level] || [])[1] || ""}, (LEVELS[a.level] || [a.level])[0]),
+      " ", el("strong", {}, (KINDS[a.kind] || [a.kind])[0]), " ",
+      el("span", {class: "msg"}, a.message), " ",
+      el("small", {lang: "en", class: "muted"}, a.message_en), " ",
+      el("span", {class: "muted"}, `từ ${clock(a.at)} · since`)))
+      : [el("li", {class: "muted none"}, "Không có cảnh báo · no alerts")]));
+  }
+
+  function renderDevices() {
+    const body = $("devices").querySelector("tbody");
+    const list = state.devices || [];
+    body.replaceChildren(...list.map((d) => el("tr",
+      {dataset: {device: d.device, online: String(d.online)}},
+      el("td", {}, el("strong", {}, d.name), el("div", {class: "hint"}, DEVICE_KINDS[d.kind] || d.kind)),
+      el("td", {}, d.online === null || d.online === undefined
+        ? el("span", {class: "badge b-none"}, "Chưa báo · not reported")
+        : d.online ? el("span", {class: "badge b-ok"}, "Trực tuyến · online")
+          : el("span", {class: "badge b-offline"}, "Mất kết nối · offline")),
+      el("td", {}, d.last_seen ? clock(d.last_seen) : "—"),
+      el("td", {}, d.version || "—"),
+      el("td", {}, d.paper ? badge(Mgr.PRINTER_STATES, d.paper) : "—"),
+      el("td", {}, d.audio_blocked === true
+        ? el("span", {class: "badge b-paper_low"}, "Bị chặn tự phát · autoplay blocked")
+        : d.audio_blocked === false ? "Bình thường · OK" : "—"))));
   }
 
   function renderRecent() {
@@ -172,7 +240,8 @@
         t ? el("div", {class: "meta"}, badge(Mgr.STATES, t.status), " ",
                since ? `${dur(Math.max(0, (now - Date.parse(since)) / 1000))}` : "") : null,
         c.state === "paused" && c.pause_reason
-          ? el("div", {class: "meta paused", title: c.pause_reason}, `Lý do: ${c.pause_reason}`)
+          ? el("div", {class: "meta paused", title: c.pause_reason_en || c.pause_reason},
+               `Lý do: ${c.pause_reason}`, c.pause_reason_en ? el("small", {}, ` · ${c.pause_reason_en}`) : null)
           : el("div", {class: "meta"}, c.clerk_name || c.clerk || "Chưa có cán bộ · no clerk"));
     });
     $("counters").replaceChildren(...cards);

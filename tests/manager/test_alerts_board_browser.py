@@ -1,0 +1,117 @@
+"""The manager board during a scripted day on the real server, in headless Chromium: an alert
+appears when a ticket waits past its area's target and clears when it is called; a pause shows
+its reason; a display page's heartbeat shows it online, and its loss raises an alert."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from layso.db import Database
+from layso.models import Ticket
+from tests.conftest import Server, seed_demo_instance, server_env, start_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+WAIT = 15_000  # ms: generous for a loaded machine; expect() returns as soon as it holds
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[Server, Any]]:
+    env = server_env(tmp_path / "instance", LAYSO_ALERT_INTERVAL="0.3")
+    demo = seed_demo_instance(env)
+    srv = start_server(env, tmp_path / "server.log")
+    yield srv, demo
+    srv.stop()
+
+
+def _call(srv: Server, token: str, method: str, path: str, body: Any = None) -> Any:
+    r = requests.request(
+        method,
+        f"{srv.url}/api/v1/halls/demo/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+def _sign_in(page: Any, url: str) -> None:
+    page.goto(f"{url}/manager")
+    expect(page).to_have_url(re.compile(r"/login\?next=/manager"))
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", "demo-manager")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(re.escape(f"{url}/manager") + r"(#.*)?$"))
+
+
+def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
+    server: tuple[Server, Any], page_factory: Any
+) -> None:
+    srv, demo = server
+    manager, kiosk = demo["manager"]["token"], demo["devices"]["kiosk"]
+    clerk2 = demo["counters"][1]["token"]
+    _call(srv, manager, "PATCH", "config/hall", {"alert_settings": {"device_offline_s": 3}})
+    board = page_factory(1440, 900)
+    _sign_in(board, srv.url)
+    expect(board.locator("#status")).to_have_class(re.compile("online"), timeout=WAIT)
+    expect(board.locator("#alerts")).to_contain_text("Không có cảnh báo")
+
+    # 08:00 a citizen takes a number in Tư pháp (target 15 min); it has waited 16 min
+    ticket = _call(srv, kiosk, "POST", "tickets", {"service": "TP"})["ticket"]
+    database = Database(f"sqlite:///{Path(srv.env['LAYSO_INSTANCE']) / 'layso.sqlite3'}")
+    with database.write() as s:
+        row = s.get(Ticket, ticket["id"])
+        assert row is not None
+        row.queued_at -= timedelta(minutes=16)
+        row.issued_at -= timedelta(minutes=16)
+    database.dispose()
+    late = board.locator('#alerts li[data-kind="ticket_wait"]')
+    expect(late).to_be_visible(timeout=WAIT)
+    expect(late).to_contain_text(ticket["display_number"])
+    expect(late).to_contain_text("Cảnh báo")
+
+    # counter 2 calls it: the alert clears
+    called = _call(srv, clerk2, "POST", "counters/2/next")["ticket"]
+    assert called["id"] == ticket["id"]
+    expect(late).to_have_count(0, timeout=WAIT)
+
+    # counter 2 finishes and pauses for a meeting: the board names the reason in both languages
+    _call(srv, clerk2, "POST", "counters/2/start")
+    _call(srv, clerk2, "POST", "counters/2/finish")
+    _call(srv, clerk2, "POST", "counters/2/pause", {"reason": "meeting"})
+    card = board.locator('.counter-card[data-counter="2"]')
+    expect(card).to_contain_text("Đi họp", timeout=WAIT)
+    expect(card).to_contain_text("Meeting")
+
+    # the hall's display comes up: its heartbeat shows it online with its page version
+    display_id = next(
+        d["device"]
+        for d in _call(srv, manager, "GET", "alerts")["devices"]
+        if d["kind"] == "display"
+    )
+    row = board.locator(f'#devices tr[data-device="{display_id}"]')
+    expect(row).to_contain_text("Chưa báo")
+    wall = page_factory(1280, 720)
+    wall.goto(f"{srv.url}/display?token={demo['devices']['display']}")
+    expect(row).to_have_attribute("data-online", "true", timeout=WAIT)
+    expect(row).to_contain_text("display@")
+
+    # the display goes away: after 3 s it is offline and an alert says so; back, it clears
+    wall.close()
+    offline = board.locator('#alerts li[data-kind="device_offline"]')
+    expect(offline).to_be_visible(timeout=WAIT)
+    expect(offline).to_contain_text("Màn hình sảnh")
+    expect(row).to_have_attribute("data-online", "false")
+    wall = page_factory(1280, 720)
+    wall.goto(f"{srv.url}/display?token={demo['devices']['display']}")
+    expect(offline).to_have_count(0, timeout=WAIT)
+    expect(row).to_have_attribute("data-online", "true")

@@ -1,5 +1,6 @@
-"""Manager API of bookings under /api/v1: slot templates, closures, rules, the merge rule in
-words, the day's bookings (phone and ID masked) and their export.
+"""Manager API of bookings under /api/v1: the set-up under ``/config/bookings`` (slot templates,
+closures, rules, the merge rule in words) and the day's bookings (phone and ID masked) with
+their export under ``/reports/bookings`` (the citizens' ``/bookings`` are layso.booking_api).
 
 The logic is :mod:`layso.services.config.booking_setup` (set-up) over
 :mod:`layso.services.bookings` (the bookings themselves)."""
@@ -23,7 +24,7 @@ DAY_Q = [
 ]
 
 
-@api.get("/halls/<slug>/bookings/setup")
+@api.get("/halls/<slug>/config/bookings")
 @doc(
     "Bookings' set-up: rules (hall and areas), slot templates, closures, and the merge rule "
     "in words (Vietnamese and English, with this hall's numbers)",
@@ -37,7 +38,7 @@ def bookings_setup(slug: str) -> ResponseReturnValue:
         return jsonify(setup.setup_view(c.session, c.hall))
 
 
-@api.patch("/halls/<slug>/bookings/rules")
+@api.patch("/halls/<slug>/config/bookings/rules")
 @config_doc(
     "Change booking rules of the hall, or of one area with ?service=CODE (null: follow the "
     "hall / the default)",
@@ -52,7 +53,7 @@ def bookings_rules(slug: str) -> ResponseReturnValue:
         return jsonify({"rules": rules})
 
 
-@api.post("/halls/<slug>/bookings/templates")
+@api.post("/halls/<slug>/config/bookings/templates")
 @config_doc(
     "Add a slot template: {service, weekdays [0–6, 0 = Monday], start, end (HH:MM), slot_min, "
     "capacity, active}",
@@ -66,7 +67,7 @@ def bookings_template_add(slug: str) -> ResponseReturnValue:
         return jsonify({"template": t}), 201
 
 
-@api.patch("/halls/<slug>/bookings/templates/<int:template_id>")
+@api.patch("/halls/<slug>/config/bookings/templates/<int:template_id>")
 @config_doc("Change a slot template", 200, "template")
 def bookings_template_edit(slug: str, template_id: int) -> ResponseReturnValue:
     data = json_body()
@@ -75,7 +76,7 @@ def bookings_template_edit(slug: str, template_id: int) -> ResponseReturnValue:
         return jsonify({"template": t})
 
 
-@api.delete("/halls/<slug>/bookings/templates/<int:template_id>")
+@api.delete("/halls/<slug>/config/bookings/templates/<int:template_id>")
 @doc(
     "Delete a slot template (bookings already made keep their slot; audited)",
     who=WHO,
@@ -89,7 +90,7 @@ def bookings_template_delete(slug: str, template_id: int) -> ResponseReturnValue
         return jsonify({"deleted": template_id})
 
 
-@api.post("/halls/<slug>/bookings/closures")
+@api.post("/halls/<slug>/config/bookings/closures")
 @config_doc(
     "Close a day to bookings (a holiday): {day: YYYY-MM-DD, service: CODE or none for the "
     "whole hall, reason, reason_en}",
@@ -103,7 +104,7 @@ def bookings_closure_add(slug: str) -> ResponseReturnValue:
         return jsonify({"closure": closure}), 201
 
 
-@api.delete("/halls/<slug>/bookings/closures/<int:closure_id>")
+@api.delete("/halls/<slug>/config/bookings/closures/<int:closure_id>")
 @doc(
     "Open a closed day again (audited)",
     who=WHO,
@@ -117,7 +118,7 @@ def bookings_closure_delete(slug: str, closure_id: int) -> ResponseReturnValue:
         return jsonify({"deleted": closure_id})
 
 
-@api.get("/halls/<slug>/bookings")
+@api.get("/halls/<slug>/reports/bookings")
 @doc(
     "A day's bookings with their state (booked, checked_in, called, served, no_show, "
     "cancelled), phone and ID masked; ?format=csv or xlsx for a file",

@@ -40,6 +40,17 @@ ACTIONS = {
     "config.notice.edit": ("Sửa thông báo", "Notice changed"),
     "config.notice.delete": ("Xóa thông báo", "Notice deleted"),
     "ticket_reprint": ("In lại phiếu", "Ticket reprinted"),
+    "config.notify": ("Sửa thiết lập tin nhắn", "Notifier settings changed"),
+    "config.notify_channel.add": ("Thêm kênh tin nhắn", "Channel added"),
+    "config.notify_channel.update": ("Sửa kênh tin nhắn", "Channel changed"),
+    "config.notify_channel.delete": ("Xóa kênh tin nhắn", "Channel deleted"),
+    "notify.retry": ("Gửi lại tin nhắn", "Message resent"),
+    "config.slot_template.add": ("Thêm khung giờ đặt lịch", "Slot template added"),
+    "config.slot_template.update": ("Sửa khung giờ đặt lịch", "Slot template changed"),
+    "config.slot_template.delete": ("Xóa khung giờ đặt lịch", "Slot template deleted"),
+    "config.closure.add": ("Thêm ngày nghỉ", "Closure added"),
+    "config.closure.delete": ("Mở lại ngày nghỉ", "Closure removed"),
+    "config.booking_rules": ("Sửa thiết lập đặt lịch", "Booking rules changed"),
 }
 
 # the audit log's detail keys and field names in words (Vietnamese, English)
@@ -198,6 +209,20 @@ def reports_page() -> ResponseReturnValue:
 @manager_page
 def config() -> ResponseReturnValue:
     return _page("manager/config.html", "config")
+
+
+@bp.get("/bookings")
+@manager_page
+def bookings_page() -> ResponseReturnValue:
+    """The day's bookings, the merge rule in words, rules, slot templates and closures."""
+    return _page("manager/bookings.html", "bookings")
+
+
+@bp.get("/notify")
+@manager_page
+def notify_page() -> ResponseReturnValue:
+    """The notifier: settings, channels, sent and failed messages."""
+    return _page("manager/notify.html", "notify")
 
 
 def _page_number() -> int:

@@ -62,7 +62,7 @@ def audits(db: Any) -> list[str]:
 def test_the_setup_shows_rules_templates_closures_and_the_merge_rule_in_words(
     api: Any, tokens: Callable
 ) -> None:
-    status, body = api.get("bookings/setup", tokens("manager"))
+    status, body = api.get("config/bookings", tokens("manager"))
 
     assert status == 200
     assert {t["service"] for t in body["templates"]} == {"TP", "CT"}
@@ -74,7 +74,7 @@ def test_the_setup_shows_rules_templates_closures_and_the_merge_rule_in_words(
     assert any("5 phút trước giờ hẹn" in line for line in words["vi"])
     assert any("thời gian chờ tối đa" in line for line in words["vi"])
     assert any("target wait" in line for line in words["en"])
-    assert api.get("bookings/setup", tokens("clerk1"))[0] == 403
+    assert api.get("config/bookings", tokens("clerk1"))[0] == 403
 
 
 def test_slot_templates_are_added_changed_and_removed_with_an_audit(
@@ -82,7 +82,7 @@ def test_slot_templates_are_added_changed_and_removed_with_an_audit(
 ) -> None:
     manager = tokens("manager")
     status, body = api.post(
-        "bookings/templates",
+        "config/bookings/templates",
         manager,
         {"service": "DD", "weekdays": [0, 2, 4], "start": "08:00", "end": "10:00", "capacity": 3},
     )
@@ -90,10 +90,13 @@ def test_slot_templates_are_added_changed_and_removed_with_an_audit(
     t = body["template"]
     assert (t["service"], t["weekdays"], t["slot_min"], t["capacity"]) == ("DD", [0, 2, 4], 15, 3)
 
-    status, body = patch(api, f"bookings/templates/{t['id']}", manager, {"capacity": 5})
+    status, body = patch(api, f"config/bookings/templates/{t['id']}", manager, {"capacity": 5})
     assert status == 200 and body["template"]["capacity"] == 5
-    assert delete(api, f"bookings/templates/{t['id']}", manager) == (200, {"deleted": t["id"]})
-    assert delete(api, f"bookings/templates/{t['id']}", manager)[0] == 404
+    assert delete(api, f"config/bookings/templates/{t['id']}", manager) == (
+        200,
+        {"deleted": t["id"]},
+    )
+    assert delete(api, f"config/bookings/templates/{t['id']}", manager)[0] == 404
     assert audits(db)[-3:] == [
         "config.slot_template.add",
         "config.slot_template.update",
@@ -123,7 +126,7 @@ def test_a_bad_slot_template_is_refused_and_changes_nothing(
 ) -> None:
     with db.read() as s:
         before = s.scalar(sa.select(sa.func.count()).select_from(SlotTemplate))
-    status, answer = api.post("bookings/templates", tokens("manager"), body)
+    status, answer = api.post("config/bookings/templates", tokens("manager"), body)
     assert status in (400, 404) and answer["error"]["message"]
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(SlotTemplate)) == before
@@ -134,7 +137,7 @@ def test_a_closure_takes_the_day_out_of_booking(
 ) -> None:
     manager = tokens("manager")
     status, body = api.post(
-        "bookings/closures",
+        "config/bookings/closures",
         manager,
         {"day": "2026-11-23", "reason": "Nghỉ bù", "reason_en": "Day off in lieu"},
     )
@@ -147,13 +150,13 @@ def test_a_closure_takes_the_day_out_of_booking(
         "reason": "Nghỉ bù",
         "reason_en": "Day off in lieu",
     }
-    assert api.post("bookings/closures", manager, {"day": "2026-11-23"})[0] == 409
-    assert api.post("bookings/closures", manager, {"day": "23/11/2026"})[0] == 400
+    assert api.post("config/bookings/closures", manager, {"day": "2026-11-23"})[0] == 409
+    assert api.post("config/bookings/closures", manager, {"day": "23/11/2026"})[0] == 400
     with pytest.raises(Exception) as refused:
         book(db, clock, "0912345678", day=date(2026, 11, 23))
     assert getattr(refused.value, "code", "") == "day_closed"
 
-    assert delete(api, f"bookings/closures/{closure['id']}", manager)[0] == 200
+    assert delete(api, f"config/bookings/closures/{closure['id']}", manager)[0] == 200
     assert book(db, clock, "0912345678", day=date(2026, 11, 23))
     assert "config.closure.add" in audits(db) and "config.closure.delete" in audits(db)
 
@@ -162,20 +165,22 @@ def test_rules_change_for_the_hall_or_one_area_and_the_words_follow(
     api: Any, tokens: Callable
 ) -> None:
     manager = tokens("manager")
-    status, body = patch(api, "bookings/rules", manager, {"lead_min": 10, "checkin_after_min": 5})
+    status, body = patch(
+        api, "config/bookings/rules", manager, {"lead_min": 10, "checkin_after_min": 5}
+    )
     assert status == 200 and body["rules"]["hall"]["lead_min"] == 10
-    status, body = patch(api, "bookings/rules?service=TP", manager, {"lead_min": 3})
+    status, body = patch(api, "config/bookings/rules?service=TP", manager, {"lead_min": 3})
     tp = next(a for a in body["rules"]["areas"] if a["service"] == "TP")
     ct = next(a for a in body["rules"]["areas"] if a["service"] == "CT")
     assert (tp["lead_min"], tp["own"], ct["lead_min"]) == (3, {"lead_min": 3}, 10)
-    words = api.get("bookings/setup", manager)[1]["merge_rule"]
+    words = api.get("config/bookings", manager)[1]["merge_rule"]
     assert any("10 phút trước giờ hẹn" in line for line in words["vi"])
     assert next(a for a in words["areas"] if a["service"] == "TP")["lead_min"] == 3
     # null: the area follows the hall again
-    body = patch(api, "bookings/rules?service=TP", manager, {"lead_min": None})[1]
+    body = patch(api, "config/bookings/rules?service=TP", manager, {"lead_min": None})[1]
     assert next(a for a in body["rules"]["areas"] if a["service"] == "TP")["lead_min"] == 10
     for bad in ({"lead_min": -1}, {"lead_min": "5"}, {"enabled": 1}, {"colour": 1}):
-        assert patch(api, "bookings/rules", manager, bad)[0] == 400
+        assert patch(api, "config/bookings/rules", manager, bad)[0] == 400
 
 
 def test_the_days_bookings_show_their_state_with_phone_and_id_masked(
@@ -192,7 +197,7 @@ def test_the_days_bookings_show_their_state_with_phone_and_id_masked(
         hall = get_hall(s, "demo", lock=True)
         bk.check_in(s, hall, code=first, now=clock())
 
-    status, body = api.get("bookings", tokens("manager"))
+    status, body = api.get("reports/bookings", tokens("manager"))
 
     assert status == 200 and body["date"] == "2026-11-21"
     rows = {b["code"]: b for b in body["bookings"]}
@@ -213,10 +218,10 @@ def test_the_days_bookings_show_their_state_with_phone_and_id_masked(
     }
     text = str(body)
     assert "0912345678" not in text and "001099012789" not in text
-    assert api.get("bookings?service=CT", tokens("manager"))[1]["bookings"] == []
-    assert api.get("bookings?date=2026-11-22", tokens("manager"))[1]["bookings"] == []
-    assert api.get("bookings?date=tomorrow", tokens("manager"))[0] == 400
-    assert api.get("bookings", tokens("clerk1"))[0] == 403
+    assert api.get("reports/bookings?service=CT", tokens("manager"))[1]["bookings"] == []
+    assert api.get("reports/bookings?date=2026-11-22", tokens("manager"))[1]["bookings"] == []
+    assert api.get("reports/bookings?date=tomorrow", tokens("manager"))[0] == 400
+    assert api.get("reports/bookings", tokens("clerk1"))[0] == 403
 
 
 def test_the_days_bookings_export_as_csv_and_xlsx_masked(
@@ -225,20 +230,23 @@ def test_the_days_bookings_export_as_csv_and_xlsx_masked(
     code = book(db, clock, "0912345678", "08:30")
     auth = {"Authorization": f"Bearer {tokens('manager')}"}
 
-    r = api.client.get("/api/v1/halls/demo/bookings?format=csv", headers=auth)
+    r = api.client.get("/api/v1/halls/demo/reports/bookings?format=csv", headers=auth)
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
     lines = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert lines[0][0] == "Mã đặt lịch / Booking code"
     assert lines[1][0] == code and "091****678" in lines[1] and "0912345678" not in r.data.decode()
 
-    r = api.client.get("/api/v1/halls/demo/bookings?format=xlsx", headers=auth)
+    r = api.client.get("/api/v1/halls/demo/reports/bookings?format=xlsx", headers=auth)
     assert r.status_code == 200
     ws = load_workbook(io.BytesIO(r.data)).active
     assert ws is not None and ws.title == "Dat lich"
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[1][0] == code and "091****678" in values[1]
-    assert api.client.get("/api/v1/halls/demo/bookings?format=pdf", headers=auth).status_code == 400
+    assert (
+        api.client.get("/api/v1/halls/demo/reports/bookings?format=pdf", headers=auth).status_code
+        == 400
+    )
 
 
 def test_the_summary_reports_the_no_show_rate_of_bookings(

@@ -63,6 +63,7 @@
     $("range").textContent = table.from === table.to ? day(table.from)
       : `${day(table.from)} – ${day(table.to)}`;
     totals(table.total);
+    bookingTotals(table.bookings);
     renderTable(table);
     hourChart(hours);
     satChart(counters);
@@ -84,6 +85,14 @@
     $("t-sat-note").textContent = `mục tiêu ${pct(t.satisfaction_target)} · ${num(t.rated)} đánh giá`;
     $("k-sat").classList.toggle("good", t.meets_target === true);
     $("k-sat").classList.toggle("bad", t.meets_target === false);
+  }
+
+  function bookingTotals(b) {
+    if (!b) return;
+    $("k-bookings").hidden = !b.total;
+    $("t-bk-noshow").textContent = pct(b.no_show_rate);
+    $("t-bk-note").textContent = `${num(b.no_show)} / ${num(b.by_state.served + b.by_state.no_show)} lịch hẹn · ` +
+      `${num(b.total)} đặt, ${num(b.by_state.cancelled)} hủy · booked, cancelled`;
   }
 
   function label(g, groupBy) {

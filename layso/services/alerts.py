@@ -52,7 +52,12 @@ DEFAULTS: dict[str, Any] = {
     "idle_counter_min": 5,  # an open counter with no ticket while people wait
     "pause_max_min": 30,  # a counter paused this long
     "device_offline_s": 90,  # a device silent this long is offline
+    # delivery through the hall's notifier channels (layso.services.notify): off, critical
+    # (critical alerts only) or all; the phone an SMS / ZNS channel sends them to, if any
+    "notify": "off",
+    "notify_phone": None,
 }
+NOTIFY_LEVELS = ("off", "critical", "all")
 # (key, Vietnamese label, low, high, whole number?)
 _BOUNDS: list[tuple[str, str, float, float, bool]] = [
     ("wait_warning_factor", "Hệ số cảnh báo chờ", 0.1, 10, False),
@@ -104,6 +109,25 @@ def check_settings(value: Any, hall: Hall) -> dict[str, Any] | None:
                 f"'{key}' must be {kind_en} from {lo:g} to {hi:g}.",
             )
         out[key] = v if whole else float(v)
+    if "notify" in value:
+        if value["notify"] not in NOTIFY_LEVELS:
+            raise bad(
+                "Gửi cảnh báo (notify) phải là off, critical hoặc all.",
+                "notify must be off, critical or all.",
+            )
+        out["notify"] = value["notify"]
+    if "notify_phone" in value:
+        from layso.services.notify import normalize_phone
+
+        phone = value["notify_phone"]
+        if phone is not None and (
+            not isinstance(phone, str) or len(phone) > 20 or normalize_phone(phone) is None
+        ):
+            raise bad(
+                "Số điện thoại nhận cảnh báo không hợp lệ (số di động Việt Nam).",
+                "notify_phone must be a Vietnamese mobile number, or null.",
+            )
+        out["notify_phone"] = normalize_phone(phone) if phone else None
     if "max_waiting_by_service" in value:
         by = value["max_waiting_by_service"]
         if not isinstance(by, dict) or not all(
@@ -415,12 +439,52 @@ def evaluate(session: Session, hall: Hall, now: datetime) -> list[Change]:
     return changes
 
 
+def _deliver(
+    session: Session,
+    hall: Hall,
+    cfg: dict[str, Any],
+    body: dict[str, Any],
+    name: str,
+    now: datetime,
+) -> None:
+    """Hand the alert to the hall's notifier channels when the hall asked for it (its level)."""
+    if cfg["notify"] == "off" or (cfg["notify"] == "critical" and body.get("level") != "critical"):
+        return
+    from layso.services import notify
+
+    if name == Ev.ALERT_RAISED:
+        text, text_en = body["message"], body["message_en"]
+    else:
+        text = f"Đã hết cảnh báo: {body.get('message') or body['key']}"
+        text_en = f"Alert cleared: {body.get('message_en') or body['key']}"
+    notify.enqueue(
+        session,
+        hall,
+        notify.Message(
+            kind=str(name),  # "alert.raised" / "alert.cleared": a channel's kinds may pick them
+            text=text,
+            text_en=text_en,
+            recipient=cfg["notify_phone"],
+            data={
+                k: body.get(k)
+                for k in ("key", "kind", "level", "service", "counter", "device", "ticket")
+            },
+            ticket_id=body.get("ticket"),
+        ),
+        now=now,
+    )
+
+
 def apply(session: Session, hall: Hall, changes: list[Change], now: datetime) -> list[Change]:
-    """Write the changes to the log (the caller holds the hall's lock and commits)."""
+    """Write the changes to the log (the caller holds the hall's lock and commits), and hand
+    them to the notifier when the hall's ``notify`` setting asks for it."""
+    cfg = settings(hall)
     out = []
     for ch in changes:
         if ch.action == "raise" and ch.alert is not None:
-            record(session, hall, Ev.ALERT_RAISED, ch.alert.fields(), now=now, audience="managers")
+            body = ch.alert.fields()
+            record(session, hall, Ev.ALERT_RAISED, body, now=now, audience="managers")
+            _deliver(session, hall, cfg, body, Ev.ALERT_RAISED, now)
             out.append(ch)
         elif ch.action == "clear" and ch.open is not None:
             raised_at = datetime.fromisoformat(ch.open["at"])
@@ -444,6 +508,7 @@ def apply(session: Session, hall: Hall, changes: list[Change], now: datetime) ->
                 now=now,
                 audience="managers",
             )
+            _deliver(session, hall, cfg, ch.open, Ev.ALERT_CLEARED, now)
     return out
 
 

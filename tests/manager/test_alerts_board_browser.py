@@ -115,3 +115,44 @@ def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
     wall.goto(f"{srv.url}/display?token={demo['devices']['display']}")
     expect(offline).to_have_count(0, timeout=WAIT)
     expect(row).to_have_attribute("data-online", "true")
+
+
+def test_a_manager_sets_thresholds_and_pause_reasons_and_reads_pauses_in_reports(
+    server: tuple[Server, Any], page_factory: Any
+) -> None:
+    srv, demo = server
+    clerk1 = demo["counters"][0]["token"]
+    page = page_factory(1440, 900)
+    _sign_in(page, srv.url)
+
+    page.goto(f"{srv.url}/manager/config#ops")
+    form = page.locator("#ops-form")
+    expect(form.locator("[name=device_offline_s]")).to_have_value("90", timeout=WAIT)
+    reasons = form.locator("[name=pause_reasons]")
+    expect(reasons).to_have_value(re.compile(r"^meeting \| Đi họp \| Meeting\n"))
+    form.locator("[name=device_offline_s]").fill("45")
+    form.locator("[name=notify]").select_option("critical")
+    form.locator("[name=pause_reasons]").fill(
+        "training | Tập huấn | Training\nlunch | Nghỉ trưa | Lunch"
+    )
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#ops-msg")).to_contain_text("Đã lưu", timeout=WAIT)
+
+    hall = _call(srv, demo["manager"]["token"], "GET", "config")["hall"]
+    assert hall["alert_settings"]["device_offline_s"] == 45
+    assert hall["alert_settings"]["notify"] == "critical"
+    assert [r["code"] for r in hall["pause_reasons"]] == ["training", "lunch"]
+    paused = _call(srv, clerk1, "POST", "counters/1/pause", {"reason": "training"})
+    assert paused["counter"]["pause_reason"] == "Tập huấn"
+
+    # a wrong line is refused with the reason, and nothing changes
+    form.locator("[name=pause_reasons]").fill("Bad Code | x | y")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#ops-msg")).to_contain_text("tạm dừng", timeout=WAIT)
+    hall = _call(srv, demo["manager"]["token"], "GET", "config")["hall"]
+    assert [r["code"] for r in hall["pause_reasons"]] == ["training", "lunch"]
+
+    page.goto(f"{srv.url}/manager/reports")
+    row = page.locator('#pauses-report tr[data-reason="training"]')
+    expect(row).to_contain_text("Tập huấn", timeout=WAIT)
+    expect(page.locator('#pauses-report tr[data-clerk="clerk1"]')).to_be_visible()

@@ -114,6 +114,7 @@
   });
 
   function renderHall(h) {
+    renderOps(h);
     const f = hallForm.elements;
     for (const k of ["name", "name_en", "timezone", "greeting", "ticket_footer", "priority_policy",
                      "priority_interleave", "priority_weight", "voice_template"]) f[k].value = h[k] ?? "";
@@ -138,6 +139,34 @@
       rating_scale: Number(f.rating_scale.value), rating_labels: labels,
       satisfaction_target: Number(f.satisfaction_target.value) / 100,
     }, $("hall-msg"));
+  });
+
+  // --- alert thresholds and pause reasons ----------------------------------------------------
+  const opsForm = $("ops-form");
+  const OPS_NUMBERS = ["wait_warning_factor", "wait_critical_factor", "max_waiting",
+                       "idle_counter_min", "pause_max_min", "device_offline_s"];
+
+  function renderOps(h) {
+    const f = opsForm.elements;
+    const a = h.alert_settings || {};
+    for (const k of OPS_NUMBERS) f[k].value = a[k] ?? "";
+    f.notify.value = a.notify || "off";
+    f.notify_phone.value = a.notify_phone || "";
+    f.pause_reasons.value = (h.pause_reasons || [])
+      .map((r) => [r.code, r.vi, r.en].join(" | ")).join("\n");
+  }
+
+  opsForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = opsForm.elements;
+    const settings = {notify: f.notify.value, notify_phone: f.notify_phone.value.trim() || null};
+    for (const k of OPS_NUMBERS) settings[k] = Number(f[k].value);
+    const reasons = f.pause_reasons.value.split("\n").map((line) => line.trim()).filter(Boolean)
+      .map((line) => {
+        const [code, vi, en] = line.split("|").map((x) => (x || "").trim());
+        return {code, vi, en: en || ""};
+      });
+    send("PATCH", "/hall", {alert_settings: settings, pause_reasons: reasons}, $("ops-msg"));
   });
 
   // --- areas ---------------------------------------------------------------------------------

@@ -65,9 +65,52 @@
     totals(table.total);
     bookingTotals(table.bookings);
     renderTable(table);
+    runningReports(q);
     hourChart(hours);
     satChart(counters);
     dayChart(days);
+  }
+
+  const ALERT_KINDS = {
+    ticket_wait: "Chờ quá thời gian · waiting past target",
+    queue_length: "Hàng chờ dài · long queue",
+    counter_idle: "Quầy rảnh khi có người chờ · idle counter",
+    counter_paused: "Quầy tạm dừng lâu · long pause",
+    printer_paper: "Giấy in · printer paper",
+    device_offline: "Thiết bị mất kết nối · device offline",
+  };
+
+  /* alerts by kind and pauses by reason and clerk, for the same days */
+  async function runningReports(q) {
+    const range = new URLSearchParams(q);
+    range.delete("by");
+    const [a, p] = await Promise.all([
+      Layso.api("GET", `/halls/${Mgr.hall}/reports/alerts?${range}`),
+      Layso.api("GET", `/halls/${Mgr.hall}/reports/pauses?${range}`)]);
+    const none = (cols, text) => [el("tr", {}, el("td", {colspan: cols, class: "muted"}, text))];
+    if (a.ok) {
+      const rows = a.body.by_kind.map((k) => el("tr", {dataset: {kind: k.kind}},
+        el("td", {}, ALERT_KINDS[k.kind] || k.kind), el("td", {class: "num"}, num(k.alerts)),
+        el("td", {class: "num"}, num(k.critical)), el("td", {class: "num"}, Layso.dur(k.open_s))));
+      $("alerts-report").querySelector("tbody").replaceChildren(
+        ...(rows.length ? rows : none(4, "Không có cảnh báo · no alerts")));
+    }
+    if (p.ok) {
+      const rows = [];
+      for (const r of p.body.by_reason) {
+        rows.push(el("tr", {dataset: {reason: r.reason}},
+          el("td", {}, el("strong", {}, r.name), " ", el("small", {}, r.name_en),
+             r.texts && r.texts.length ? el("div", {class: "hint"}, r.texts.join(" · ")) : null),
+          el("td", {class: "num"}, num(r.pauses)), el("td", {class: "num"}, Layso.dur(r.paused_s))));
+      }
+      for (const c of p.body.by_clerk) {
+        rows.push(el("tr", {dataset: {clerk: c.clerk || ""}},
+          el("td", {}, `Cán bộ · clerk: ${c.clerk || "—"}`),
+          el("td", {class: "num"}, num(c.pauses)), el("td", {class: "num"}, Layso.dur(c.paused_s))));
+      }
+      $("pauses-report").querySelector("tbody").replaceChildren(
+        ...(rows.length ? rows : none(3, "Không có lần tạm dừng · no pauses")));
+    }
   }
 
   function totals(t) {

@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--user", required=True)
     b = sub.add_parser("backup", help="a consistent copy of the database")
     b.add_argument("path")
+    bk = sub.add_parser("bookings", help="appointments and remote numbers")
+    bk.add_argument(
+        "action",
+        choices=["purge"],
+        help="purge: past days' bookings never checked in become no-shows; personal data "
+        "(phone, ID hash) older than each area's retention days is deleted",
+    )
     pr = sub.add_parser("printer", help="printers")
     pr.add_argument("action", choices=["test"])
     pr.add_argument("uri", nargs="?")

@@ -68,6 +68,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     if command == "backup":
         return backup(settings, Path(args.path))
+    if command == "bookings":
+        emptied = run_booking_purge(_database(settings), utcnow())
+        print(f"bookings: personal data of {emptied} booking(s) deleted")
+        return 0
     if command == "printer":
         from layso_agent.cli import printer_test
 
@@ -220,10 +224,29 @@ def run_day_end(database: Database, now: Any) -> int:
     return expired
 
 
+def run_booking_purge(database: Database, now: Any) -> int:
+    """Every hall, each in its own transaction holding its lock: bookings of past days never
+    checked in become no-shows, and the personal data of bookings past the retention days is
+    deleted (services/bookings.purge). How many bookings were emptied."""
+    from layso.services import bookings
+
+    emptied = 0
+    with database.read() as s:
+        slugs = list(s.scalars(sa.select(Hall.slug).order_by(Hall.id)))
+    for slug in slugs:
+        try:
+            with database.write() as s:
+                emptied += bookings.purge(s, get_hall(s, slug, lock=True), now)
+        except Exception:
+            logger.exception("could not purge the bookings of hall %s", slug)
+    return emptied
+
+
 def housekeeping(app: Any, base_url: str) -> None:
     """Background work of a running server: at start, the notices' sender (it sends what the
     outbox holds) and finishing the print jobs a crash left pending; at start and every few
-    hours, forgetting idempotency keys older than two days."""
+    hours, forgetting idempotency keys older than two days and the personal data of old
+    bookings."""
     from layso.hub import socketio
     from layso.services import idempotency
 
@@ -240,6 +263,7 @@ def housekeeping(app: Any, base_url: str) -> None:
                 idempotency.purge(s, now=utcnow())
         except Exception:
             logger.exception("could not purge old idempotency keys")
+        run_booking_purge(database, utcnow())
         socketio.sleep(HOUSEKEEPING_EVERY_S)
 
 

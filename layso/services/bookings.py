@@ -29,8 +29,9 @@ The API others build on
   (the ticket through :func:`layso.services.tickets.issue_ticket`; the caller adds the print
   job in the same transaction, as ``POST /tickets`` does)
 - ``follow_ticket(session, ticket)``: keep a booking's state in step with its ticket
-- ``expire(session, hall, now)``, ``purge(session, now) -> int``: day-end no-shows and the
-  deletion of personal data after ``retention_days``
+- ``expire(session, hall, now)``, ``purge(session, hall, now) -> int``: day-end no-shows and
+  the deletion of personal data after ``retention_days`` (run by the server every few hours,
+  and by ``layso bookings purge``)
 - ``public(hall, booking)``: the booking as pages and exports show it (phone and ID masked);
   ``mask_phone``, ``mask_id``, ``normalize_phone``, ``normalize_id``, ``hash_id``
 
@@ -708,30 +709,29 @@ def expire(session: Session, hall: Hall, now: datetime) -> int:
     return len(stale)
 
 
-def purge(session: Session, now: datetime) -> int:
-    """Every hall: expire the past days' bookings, then empty the phone, the ID hash and the
-    ID's last digits of bookings whose day is more than `retention_days` ago (per area's
-    rules). What stays (area, day, slot, state, times, ticket) carries no personal data.
-    Returns how many bookings were emptied."""
+def purge(session: Session, hall: Hall, now: datetime) -> int:
+    """One hall (locked by the caller): expire its past days' bookings, then empty the phone,
+    the ID hash and the ID's last digits of bookings whose day is more than `retention_days`
+    ago (per area's rules). What stays (area, day, slot, state, times, ticket) carries no
+    personal data. Returns how many bookings were emptied."""
+    expire(session, hall, now)
+    today = business_date(hall, now)
     total = 0
-    for hall in session.scalars(sa.select(Hall)):
-        expire(session, hall, now)
-        today = business_date(hall, now)
-        for service in session.scalars(sa.select(Service).where(Service.hall_id == hall.id)):
-            keep = rules_for(session, hall, service).retention_days
-            total += session.execute(
-                sa.update(Booking)
-                .where(
-                    Booking.hall_id == hall.id,
-                    Booking.service_id == service.id,
-                    Booking.business_date < today - timedelta(days=keep),
-                    Booking.purged_at.is_(None),
-                )
-                .values(phone=None, id_hash=None, id_last=None, purged_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+    for service in session.scalars(sa.select(Service).where(Service.hall_id == hall.id)):
+        keep = rules_for(session, hall, service).retention_days
+        total += session.execute(
+            sa.update(Booking)
+            .where(
+                Booking.hall_id == hall.id,
+                Booking.service_id == service.id,
+                Booking.business_date < today - timedelta(days=keep),
+                Booking.purged_at.is_(None),
+            )
+            .values(phone=None, id_hash=None, id_last=None, purged_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     if total:
-        logger.info("bookings: personal data of %s booking(s) deleted", total)
+        logger.info("hall %s: personal data of %s booking(s) deleted", hall.slug, total)
     return total
 
 

@@ -214,3 +214,35 @@ def test_run_refuses_a_port_another_server_listens_on(
 
     assert out.returncode == 1
     assert "already in use" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bookings_purge_deletes_old_personal_data_and_marks_no_shows(
+    env: dict[str, str],
+) -> None:
+    from datetime import date, timedelta
+
+    run(env, "seed-demo", "--json")
+    db = Path(env["LAYSO_INSTANCE"]) / "layso.sqlite3"
+    old = (date.today() - timedelta(days=40)).isoformat()
+    recent = (date.today() - timedelta(days=2)).isoformat()
+    with sqlite3.connect(db) as conn:
+        for code, day in (("OLD222", old), ("NEW333", recent)):
+            conn.execute(
+                "INSERT INTO booking (hall_id, service_id, business_date, code, phone, id_hash,"
+                " id_last, state, late, created_at) SELECT hall_id, id, ?, ?, '0912345678',"
+                " 'abc', '789', 'booked', 0, '2026-01-01 00:00:00.000000' FROM service"
+                " WHERE code = 'TP'",
+                (day, code),
+            )
+    out = run(env, "bookings", "purge")
+    assert out.returncode == 0, out.stderr
+    assert "1 booking(s)" in out.stdout
+    with sqlite3.connect(db) as conn:
+        rows = dict(
+            (code, (phone, id_hash, id_last, state))
+            for code, phone, id_hash, id_last, state in conn.execute(
+                "SELECT code, phone, id_hash, id_last, state FROM booking"
+            )
+        )
+    assert rows["OLD222"] == (None, None, None, "no_show")  # 40 days > 30 kept
+    assert rows["NEW333"] == ("0912345678", "abc", "789", "no_show")

@@ -36,32 +36,32 @@ def callable_now(ticket: Ticket, now: datetime) -> bool:
 
 def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket]:
     """The few waiting tickets that can be next at this counter, oldest first: the oldest sent
-    to it, else per class (priority, ordinary) the oldest callable booking and the oldest
+    to it, and per class (priority, ordinary) the oldest callable booking and the oldest
     walk-in of its areas' queues.
 
     Every policy of :func:`choose_next` picks among these (within a kind the oldest always
-    wins), so a call reads at most four rows by index however long the queues are.
+    wins), so a call reads at most five rows, in one statement (each part by index, LIMIT 1),
+    however long the queues are.
     """
-    waiting = [Ticket.hall_id == counter.hall_id, Ticket.status == TicketStatus.WAITING]
-    oldest = (Ticket.queued_at, Ticket.id)
-
-    def first(*where: Any) -> Ticket | None:
-        stmt = sa.select(Ticket).where(*waiting, *where).order_by(*oldest).limit(1)
-        return session.scalars(stmt).first()
-
-    direct = first(Ticket.target_counter_id == counter.id)
-    if direct is not None:
-        return [direct]
+    waiting = (Ticket.hall_id == counter.hall_id, Ticket.status == TicketStatus.WAITING)
     areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter.id)
     queue = (Ticket.target_counter_id.is_(None), Ticket.service_id.in_(areas))
     booked = (Ticket.booked_for.is_not(None), Ticket.queued_at <= now)
     walk_in = (Ticket.booked_for.is_(None),)
-    found = [
-        first(*queue, *kind, cls)
-        for cls in (Ticket.priority.is_not(None), Ticket.priority.is_(None))
-        for kind in (booked, walk_in)
+    parts: list[tuple[Any, ...]] = [(Ticket.target_counter_id == counter.id,)]
+    for cls in (Ticket.priority.is_not(None), Ticket.priority.is_(None)):
+        parts += [(*queue, *booked, cls), (*queue, *walk_in, cls)]
+    firsts = [
+        sa.select(Ticket.id)
+        .where(*waiting, *where)
+        .order_by(Ticket.queued_at, Ticket.id)
+        .limit(1)
+        .subquery()
+        for where in parts
     ]
-    return sorted((t for t in found if t is not None), key=lambda t: (t.queued_at, t.id))
+    ids = sa.union_all(*(sa.select(first.c.id) for first in firsts))
+    stmt = sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.queued_at, Ticket.id)
+    return list(session.scalars(stmt))
 
 
 def _merge(tickets: list[Ticket], now: datetime) -> Ticket | None:

@@ -21,7 +21,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,32 +87,43 @@ def layso(args: argparse.Namespace) -> dict[str, Any]:
             )
             assert r.status_code == 201, r.text
 
-        spy = None
-        if args.py_spy:
-            spy = subprocess.Popen(
-                [str(Path(sys.executable).parent / "py-spy"), "record", "-o", args.py_spy,
-                 "--pid", str(proc.pid), "--rate", "200", "--nonblocking",
-                 "--format", "raw" if args.py_spy.endswith(".txt") else "flamegraph"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            time.sleep(1)
-        out = drive(post, args.tickets, args.kiosks)
-        if spy is not None:
-            spy.send_signal(2)
-            spy.wait(30)
+        with spying(proc.pid, args.py_spy):
+            out = drive(post, args.tickets, args.kiosks)
         out["rss"] = rss_mb(proc.pid)
         return out
 
 
 def floor(args: argparse.Namespace) -> dict[str, Any]:
-    with floor_server(args.mode) as (url, _proc):
+    with floor_server(args.mode) as (url, proc):
 
         def post(http: requests.Session, i: int) -> None:
             r = http.post(f"{url}/tickets", json={"service": CODES[i % len(CODES)]}, timeout=60)
             assert r.status_code == 201, r.text
 
-        return drive(post, args.tickets, args.kiosks)
+        # the floor's profile beside Layso's: out.txt → out.floor.txt
+        path = Path(args.py_spy)
+        with spying(proc.pid, str(path.with_suffix(".floor" + path.suffix)) if args.py_spy else ""):
+            return drive(post, args.tickets, args.kiosks)
+
+
+@contextmanager
+def spying(pid: int, out: str) -> Iterator[None]:
+    """py-spy records the server while the block runs (nothing without ``out``); .txt: raw."""
+    if not out:
+        yield
+        return
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "-o", out, "--pid", str(pid),
+         "--rate", "200", "--nonblocking", "--format", "raw" if out.endswith(".txt") else "flamegraph"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        spy.wait(30)
 
 
 def main() -> None:
@@ -121,7 +134,11 @@ def main() -> None:
     ap.add_argument("--printer", default="none", choices=["none", "preview"])
     ap.add_argument("--database-url", default="")
     ap.add_argument("--no-floor", action="store_true", help="measure Layso only")
-    ap.add_argument("--py-spy", default="", help="record a flame graph of the server here")
+    ap.add_argument(
+        "--py-spy",
+        default="",
+        help="record a flame graph of the server here (and of the floor beside it: X.floor.svg)",
+    )
     args = ap.parse_args()
     if not 16 <= args.tickets <= 3500:  # four demo areas of 999 numbers each
         ap.error("--tickets 16..3500")

@@ -181,3 +181,34 @@ def test_a_database_outage_answers_503_with_retry_after(
 
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert r.get_json()["error"]["code"] == "unavailable"
+
+
+def test_counting_a_hit_starts_no_thread(monkeypatch: Any) -> None:
+    """The in-process counts drop expired entries inline: starting a thread waits for it, and
+    under eventlet that switches green threads inside the hall's write transaction."""
+    import threading
+    import time
+
+    from limits import RateLimitItemPerMinute
+    from limits.strategies import MovingWindowRateLimiter
+
+    from layso import limits
+
+    storage = limits.InlineExpiryMemory()
+    storage.timer.join()  # the library's own first timer, started by its __init__, has ended
+    started: list[object] = []
+    monkeypatch.setattr(threading.Timer, "start", lambda self: started.append(self))
+    window = MovingWindowRateLimiter(storage)
+    item = RateLimitItemPerMinute(2)
+
+    assert [window.hit(item, "k") for _ in range(3)] == [True, True, False]
+    assert started == []
+    (key,) = storage.events  # the item's key for "k"
+    for entry in storage.events[key]:  # the minute has passed for both entries
+        entry.atime -= 61
+        entry.expiry -= 61
+    storage._next_expiry = time.monotonic() - 1
+
+    assert window.hit(item, "k") is True  # the next hit drops the expired ones inline
+    assert len(storage.events[key]) == 1
+    assert started == []

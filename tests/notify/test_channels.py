@@ -22,7 +22,12 @@ from layso.services.common import get_hall
 from layso.services.notify.channels import verify_webhook
 from layso.services.notify.outbox import Sender
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 
 SECRET = "webhook-secret-for-tests"
 ENV = {

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 
 from layso.models import Event, NotifyOutbox, TicketContact
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 
 
 def issue(api: Any, tokens: Callable, n: int, clock: Any = None) -> list[str]:

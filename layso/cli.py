@@ -245,10 +245,11 @@ def run_booking_purge(database: Database, now: Any) -> int:
 def housekeeping(app: Any, base_url: str) -> None:
     """Background work of a running server: at start, the notices' sender (it sends what the
     outbox holds) and finishing the print jobs a crash left pending; at start and every few
-    hours, forgetting idempotency keys older than two days and the personal data of old
-    bookings."""
+    hours, forgetting idempotency keys older than two days, the personal data of old
+    bookings, and delivered or given-up notices older than a month."""
     from layso.hub import socketio
     from layso.services import idempotency
+    from layso.services.notify import outbox
 
     database = app.extensions["layso.db"]
     # the notices' sender: sends what the outbox holds, including what a stop left pending
@@ -264,6 +265,11 @@ def housekeeping(app: Any, base_url: str) -> None:
         except Exception:
             logger.exception("could not purge old idempotency keys")
         run_booking_purge(database, utcnow())
+        try:
+            with database.write() as s:
+                outbox.purge(s, now=utcnow())
+        except Exception:
+            logger.exception("could not purge old notices")
         socketio.sleep(HOUSEKEEPING_EVERY_S)
 
 

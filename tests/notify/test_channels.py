@@ -445,3 +445,27 @@ def test_the_sender_loop_sends_what_a_commit_queued_without_being_asked(
         assert stub.wait_for(1, timeout=10)[0].json()["kind"] == "turn.near"
     finally:
         run.stop()
+
+
+def test_old_sent_and_failed_notices_are_purged_pending_ones_stay(
+    api: Any, tokens: Callable, db: Any, clock: Any, stubs: Callable
+) -> None:
+    from layso.services.notify import outbox
+
+    stub = stubs()
+    stub.answer(Answer(200), Answer(400))
+    add_channel(api, tokens, "webhook", {"url": stub.url})
+    enqueue(db, clock)
+    enqueue(db, clock)
+    run = sender(db, clock)
+    run.run_once()
+    enqueue(db, clock)  # still pending when the others are old
+    assert [r.state for r in rows(db)] == ["sent", "failed", "pending"]
+
+    clock.advance(30 * 86400)
+    with db.write() as s:
+        assert outbox.purge(s, now=clock()) == 0
+    clock.advance(2 * 86400)
+    with db.write() as s:
+        assert outbox.purge(s, now=clock()) == 2
+    assert [r.state for r in rows(db)] == ["pending"]

@@ -122,6 +122,9 @@ def test_a_ticket_reaching_n_ahead_is_told_once_per_channel_and_a_hanging_provid
     c.serve_next()  # 1005 has two ahead: near
     sms.wait_for(1)  # the gateway holds this request open ...
     try:
+        # ... the other channels are not held up by it ...
+        assert hook.wait_for(1)[0].json()["kind"] == "turn.near"
+        assert zns.wait_for(1)[0].json()["template_id"] == "11"
         # ... and the queue goes on meanwhile: calls, hub events, the phone page
         assert c.serve_next() == "1003"
         hub.wait_for("ticket.called", lambda b: b["ticket"]["display_number"] == "1003")

@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 3600
 BATCH = 20
+KEEP_DAYS = 31  # sent and failed notices are kept this long for managers, then deleted
 
 
 @dataclass
@@ -180,12 +181,38 @@ class Sender:
     # --- one round --------------------------------------------------------------------------
 
     def run_once(self, limit: int = BATCH) -> int:
-        """Claim the due rows, send them, record the outcomes; how many were tried."""
+        """Claim the due rows, send them, record the outcomes; how many were tried.
+
+        Each channel's rows go one after another; with ``spawn``, the channels side by side,
+        so that a provider that hangs (up to ``timeout_s`` a row) holds up only its own."""
         claimed = self.claim(limit)
+        groups: dict[int, list[Claimed]] = {}
         for item in claimed:
+            groups.setdefault(item.channel.id, []).append(item)
+        if self.spawn is None or len(groups) < 2:
+            for items in groups.values():
+                self._send_group(items)
+            return len(claimed)
+        done = threading.Semaphore(0)
+
+        def run(items: list[Claimed]) -> None:
+            try:
+                self._send_group(items)
+            except Exception:
+                logger.exception("sending notices failed")
+            finally:
+                done.release()
+
+        for items in groups.values():
+            self.spawn(run, items)
+        for _ in groups:
+            done.acquire()
+        return len(claimed)
+
+    def _send_group(self, items: list[Claimed]) -> None:
+        for item in items:
             ok, error, permanent = self.send(item)
             self.finish(item.row.id, ok=ok, error=error, permanent=permanent)
-        return len(claimed)
 
     def claim(self, limit: int = BATCH) -> list[Claimed]:
         at = self.clock()
@@ -280,6 +307,20 @@ class Sender:
                     error,
                 )
             return row.state
+
+
+def purge(session: Any, *, now: datetime, keep_days: int = KEEP_DAYS) -> int:
+    """Delete sent and failed notices older than ``keep_days`` (their text named a ticket and
+    a time); pending ones stay. How many went."""
+    cutoff = now - timedelta(days=keep_days)
+    gone = session.execute(
+        sa.delete(NotifyOutbox).where(
+            NotifyOutbox.state.in_(("sent", "failed")), NotifyOutbox.created_at < cutoff
+        )
+    ).rowcount
+    if gone:
+        logger.info("deleted %d old notices", gone)
+    return int(gone or 0)
 
 
 def sender_settings(env: Mapping[str, str]) -> dict[str, float | int]:

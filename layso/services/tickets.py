@@ -249,9 +249,16 @@ def find_ticket_by_code(session: Session, code: str) -> Ticket | None:
 
 
 def cancel_ticket(
-    session: Session, hall: Hall, ticket: Ticket, *, now: datetime, user: User | None
+    session: Session,
+    hall: Hall,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    user: User | None,
+    by: str | None = None,
 ) -> Ticket:
-    """Withdraw a waiting or held ticket (the citizen left)."""
+    """Withdraw a waiting or held ticket (the citizen left). ``by``: who asked when it was
+    not staff ("citizen": the phone page's "Hủy số"), said in the event."""
     if ticket.status not in (TicketStatus.WAITING, TicketStatus.HELD):
         raise errors.InvalidTransition(
             ticket=ticket.display_number, status=ticket.status.value, action="cancelled"
@@ -263,7 +270,7 @@ def cancel_ticket(
         session,
         hall,
         Ev.TICKET_CANCELLED,
-        {"ticket": ser.ticket(hall, ticket), "counter": None},
+        {"ticket": ser.ticket(hall, ticket), "counter": None, **({"by": by} if by else {})},
         now=now,
         ticket=ticket,
         user=user,

@@ -218,6 +218,7 @@ def test_leave_needs_confirmation_is_logged_and_idempotent(
     with db.read() as s:
         cancelled = s.scalars(sa.select(Event).where(Event.name == "ticket.cancelled")).all()
     assert len(cancelled) == 1 and cancelled[0].user_id is None
+    assert cancelled[0].payload["by"] == "citizen"
     assert client.get(f"/api/v1/t/{codes[1]}").get_json()["ticket"]["ahead"] == 0
 
     call_next(api, tokens)

@@ -279,7 +279,7 @@ def leave(session: Session, hall: Hall, ticket: Ticket, *, now: datetime) -> boo
     if ticket.status == TicketStatus.CANCELLED:
         return False
     _waiting(ticket, "hủy", "cancelled")
-    cancel_ticket(session, hall, ticket, now=now, user=None)
+    cancel_ticket(session, hall, ticket, now=now, user=None, by="citizen")
     return True
 
 

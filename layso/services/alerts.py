@@ -357,9 +357,11 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
         queue = [t for sid in links.get(c.id, ()) for t in per_service.get(sid, ())]
         if not queue:
             continue
+        # the counter's last ticket today: called, or finished (a read of today's tickets, not
+        # of the whole log); opening, pausing and resuming set state_since
         last_here = session.scalar(
-            sa.select(sa.func.max(Event.at)).where(
-                Event.hall_id == hall.id, Event.counter_id == c.id
+            sa.select(sa.func.max(sa.func.coalesce(Ticket.finished_at, Ticket.called_at))).where(
+                Ticket.business_date == today, Ticket.counter_id == c.id
             )
         )
         oldest = min(t.queued_at for t in queue)

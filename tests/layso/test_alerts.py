@@ -277,3 +277,19 @@ def test_report_counts_alerts_by_kind_and_open_time(hall: Hall_, clock: Any, db:
     assert rep["by_kind"] == [{"kind": "counter_idle", "alerts": 1, "open_s": 120, "critical": 0}]
     assert rep["total"]["still_open"] == 0
     assert Counter  # imported for the models' registry
+
+
+def test_a_counters_idle_time_counts_from_its_last_finished_ticket(hall: Hall_, clock: Any) -> None:
+    hall.close_all_but(2)
+    hall.configure(alert_settings={"idle_counter_min": 5})
+    hall.issue("TP")
+    hall.issue("TP")
+    hall.act(ops.call_next, 2)
+    hall.act(ops.start, 2)
+    clock.advance(8 * 60)
+    hall.act(ops.finish, 2)  # the second has waited 8 min, but the counter was busy
+    clock.advance(4 * 60)
+    assert "counter_idle:2" not in hall.open_keys() and hall.evaluate() == []
+
+    clock.advance(60)
+    assert hall.evaluate() == [("raise", "counter_idle:2")]

@@ -715,12 +715,15 @@
         break;
       case "ticket.printed":
       case "print.failed":
+        if (PAPER_STATES.includes(body.printer)) st.paper = body.printer;
         onPrintEvent(name, body);
         break;
       default:
         break;
     }
   }
+
+  const PAPER_STATES = ["ok", "paper_low", "paper_out", "offline", "error", "unknown"];
 
   // --- wiring -------------------------------------------------------------------------------
   function wire() {
@@ -796,6 +799,8 @@
     let started = false;
     st.conn = Layso.connect({
       hall: st.hall,
+      /* the heartbeat carries the printer's paper state as the last print told it */
+      health: () => (st.paper ? {paper: st.paper} : {}),
       onSnapshot(state) {
         applyState(state);
         if (!started) { started = true; show("home"); }

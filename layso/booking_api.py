@@ -66,12 +66,17 @@ def _service(s: Session, hall: Hall, code: str) -> Service:
 
 
 def _day(text: str) -> date:
+    """A date as YYYY-MM-DD, in a plausible century (a booking's horizon is days, not ages)."""
     try:
-        return date.fromisoformat(text[:10])
+        day = date.fromisoformat(text[:10])
     except ValueError:
+        day = None
+    if day is None or not 2000 <= day.year <= 2199:
         raise errors.BadRequest(
-            vi="Ngày phải viết dạng YYYY-MM-DD.", en="The date must be YYYY-MM-DD."
-        ) from None
+            vi="Ngày phải viết dạng YYYY-MM-DD, trong khoảng năm 2000–2199.",
+            en="The date must be YYYY-MM-DD, between the years 2000 and 2199.",
+        )
+    return day
 
 
 AREA = obj(

@@ -210,6 +210,7 @@ REFUSALS: list[tuple[str, int, str, Callable[..., Any] | None, dict[str, Any]]] 
         {},
     ),
     ("unknown area", 404, "unknown_service", None, {"service": "NOPE"}),
+    ("absurd date", 400, "bad_request", None, {"day": date(1899, 12, 31)}),
 ]
 
 

@@ -120,7 +120,9 @@ def areas(slug: str) -> ResponseReturnValue:
             rules = bk.rules_for(s, hall, service)
             if not (service.active and rules.enabled):
                 continue
-            has_slots = any(bk.slots(s, hall, service, d, now()) for d in _days(s, hall, service))
+            has_slots = bk.has_templates(s, hall, service) and any(
+                bk.slots(s, hall, service, d, now()) for d in _days(s, hall, service)
+            )
             remote = bk.remote_number_open(s, hall, service, now())
             if not (has_slots or remote):
                 continue

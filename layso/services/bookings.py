@@ -297,6 +297,20 @@ def _slot_starts(session: Session, hall: Hall, service: Service, day: date) -> d
     return found
 
 
+def has_templates(session: Session, hall: Hall, service: Service) -> bool:
+    """Whether the area has any active slot template (one cheap read before computing days)."""
+    found = session.scalar(
+        sa.select(SlotTemplate.id)
+        .where(
+            SlotTemplate.hall_id == hall.id,
+            SlotTemplate.service_id == service.id,
+            SlotTemplate.active.is_(True),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def _booked_per_slot(session: Session, hall: Hall, service: Service, day: date) -> dict[Any, int]:
     rows = session.execute(
         sa.select(Booking.slot_start, sa.func.count())
@@ -813,6 +827,7 @@ __all__ = [
     "expire",
     "find",
     "follow_ticket",
+    "has_templates",
     "hash_id",
     "mask_id",
     "mask_phone",

@@ -42,6 +42,23 @@ DAY_PATH = {"day": {"type": "string", "format": "date"}}
 CODE_PATH = {"code": {"type": "string", "maxLength": 20}}
 
 
+@bp.errorhandler(errors.LaysoError)
+def _refused(e: errors.LaysoError) -> ResponseReturnValue:
+    """Refusals as everywhere (``error.code``, ``error.message`` in the asked language), plus
+    ``message_vi`` and ``message_en``: a citizen's page and the kiosk show both languages."""
+    from layso.web import lang
+
+    body = e.body(lang())
+    body["error"]["message_vi"] = e.message("vi")
+    body["error"]["message_en"] = e.message("en")
+    resp = jsonify(body)
+    resp.status_code = e.status
+    retry_after = getattr(e, "retry_after", None)
+    if retry_after:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
+
+
 def id_key() -> str:
     """The key ID numbers are hashed with: LAYSO_ID_HASH_KEY, else the server's secret key."""
     return str(current_app.config.get("LAYSO_ID_HASH_KEY") or current_app.config["SECRET_KEY"])

@@ -27,8 +27,11 @@ WAIT_MS = 15_000
 PHONE = (390, 844)
 
 
-def book_on_the_page(page: Any, url: str, slot_index: int, phone: str) -> tuple[str, str]:
-    """Book TP today at the `slot_index`-th free slot on /dat-lich; (code, slot time)."""
+def book_on_the_page(
+    page: Any, url: str, slot_index: int, phone: str, *, refused: bool = False
+) -> tuple[str, str]:
+    """Book TP today at the `slot_index`-th free slot on /dat-lich; (code, slot time), or with
+    `refused` ("", slot time) once the refusal is on screen."""
     page.goto(f"{url}/dat-lich")
     page.locator("#bk-areas button[data-area='TP']").click()
     page.locator("#bk-days button:not([disabled])").first.click()
@@ -37,6 +40,9 @@ def book_on_the_page(page: Any, url: str, slot_index: int, phone: str) -> tuple[
     slot.click()
     page.locator("#bk-phone").fill(phone)
     page.locator("#bk-submit").click()
+    if refused:
+        expect(page.locator("#bk-error")).to_be_visible(timeout=WAIT_MS)
+        return "", time
     expect(page.locator("#bk-done")).to_be_visible(timeout=WAIT_MS)
     code = page.locator("#bk-code").inner_text().strip()
     expect(page.locator("#bk-when")).to_contain_text(time)
@@ -47,8 +53,8 @@ def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
     kiosk_hall, page_factory, tmp_path: Path
 ) -> None:
     local = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
-    if not (0 <= local.hour < 23 or local.minute < 20):
-        pytest.skip("too close to midnight in Hà Nội for a slot 20 minutes ahead today")
+    if local.hour * 60 + local.minute > 22 * 60 + 40:
+        pytest.skip("too close to midnight in Hà Nội for a slot an hour ahead today")
     previews = tmp_path / "previews"
     hall = kiosk_hall(f"preview:{previews}?mode=text")
     hall.sql(
@@ -79,6 +85,13 @@ def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
     image = Image.open(io.BytesIO(qr.screenshot())).convert("L")
     assert [r.text for r in zxingcpp.read_barcodes(image)] == [f"{hall.url}/dat-lich/ma/{code1}"]
     code2, time2 = book_on_the_page(phone_page, hall.url, 0, "0987 654 321")
+    # a refusal says why, in both languages: one booking per phone and area a day
+    book_on_the_page(phone_page, hall.url, 5, "0912345678", refused=True)
+    refusal = phone_page.locator("#bk-error")
+    expect(refusal).to_contain_text("Mỗi số điện thoại / CCCD chỉ được đặt 1 lịch mỗi lĩnh vực")
+    expect(refusal).to_contain_text("One phone number / ID may hold 1 booking(s) per area a day")
+    # B3: an hour ahead, too early to check in (the window opens 30 minutes before)
+    code3, time3 = book_on_the_page(phone_page, hall.url, 12, "0977 777 777")
     assert errors == []
 
     status, w2 = hall.api("POST", "tickets", "kiosk", {"service": "TP"})
@@ -107,6 +120,16 @@ def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
     expect(kiosk.locator("#t-number")).to_have_text("1004")
     expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time2}")
     expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    kiosk.locator("#t-done").click()
+
+    # B3 scanned too early: the kiosk says when to come back, in both languages
+    kiosk.keyboard.type(code3.lower(), delay=5)
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#s-error")).to_be_visible(timeout=WAIT_MS)
+    slot3 = datetime.strptime(time3, "%H:%M")
+    come_back = (slot3 - timedelta(minutes=30)).strftime("%H:%M")
+    expect(kiosk.locator("#error-msg")).to_contain_text(f"Vui lòng quay lại lúc {come_back}")
+    expect(kiosk.locator("#error-msg")).to_contain_text(f"Please come back at {come_back}")
     assert kiosk.kiosk_errors == []
 
     # the printed tickets carry the booked time (text mode: ESC/POS with the words in it)

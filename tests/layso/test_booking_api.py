@@ -234,9 +234,10 @@ def test_every_refusal_has_its_code_and_says_why_in_both_languages(
     got, body = pub.book(**change)
     assert (got, body["error"]["code"]) == (status, code), body
     vi = body["error"]["message"]
+    assert body["error"]["message_vi"] == vi
     got, body = pub.book(**change, lang="en")
     en = body["error"]["message"]
-    assert vi != en and vi and en
+    assert vi != en and vi and en and body["error"]["message_en"] == en
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Booking)) == before
 

@@ -10,8 +10,10 @@
   function showError(err) {
     const box = $("bk-error");
     if (!err) { box.hidden = true; return; }
-    box.innerHTML = esc(err.message || "Có lỗi, vui lòng thử lại.") +
-      (err.code ? ` <small>(${esc(err.code)})</small>` : "");
+    const vi = err.message_vi || err.message || "Có lỗi, vui lòng thử lại.";
+    const en = err.message_en && err.message_en !== vi ? err.message_en : "";
+    box.innerHTML = esc(vi) + (en ? `<small>${esc(en)}</small>` : "");
+    box.dataset.code = err.code || "";
     box.hidden = false;
     box.scrollIntoView({block: "nearest"});
   }

@@ -341,9 +341,14 @@
       show("checkin");
       return;
     }
-    $("error-msg").innerHTML = r.status === 0 ? bi(T.err_net)
-      : esc((r.error && r.error.message) || one(T.err_net));
+    $("error-msg").innerHTML = r.status === 0 ? bi(T.err_net) : refusal(r.error);
     show("error");
+  }
+
+  /* a check-in refusal says both languages (the bookings API gives message_vi / message_en) */
+  function refusal(err) {
+    if (err && err.message_vi && err.message_en) return bi([err.message_vi, err.message_en]);
+    return esc((err && err.message) || one(T.err_net));
   }
 
   let checkinFrom = null;
@@ -358,7 +363,7 @@
     },
     error(err) {
       const el = $("checkin-error");
-      el.innerHTML = esc((err && err.message) || "");
+      el.innerHTML = refusal(err);
       el.hidden = false;
     },
     send() { checkinFrom = "checkin"; checkIn(this.text); },

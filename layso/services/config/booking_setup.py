@@ -118,7 +118,10 @@ def add_template(
     session: Session, hall: Hall, data: dict[str, Any], *, user: User | None, now: datetime
 ) -> dict[str, Any]:
     reject_unknown(data, {"service", "weekdays", "start", "end", "slot_min", "capacity", "active"})
-    service = get_service(session, hall, str(data.get("service") or ""))
+    code = data.get("service")
+    if not isinstance(code, str) or not code:
+        raise bad("Cần chọn lĩnh vực (service).", "'service' must be an area code.")
+    service = get_service(session, hall, code)
     values = _template_fields(data, None)
     t = SlotTemplate(hall_id=hall.id, service_id=service.id, **values)
     t.service = service
@@ -206,7 +209,10 @@ def add_closure(
     """A day without bookings, for the hall (no service) or one area; once per day and area."""
     reject_unknown(data, {"day", "service", "reason", "reason_en"})
     day = parse_day(data.get("day"))
-    service = get_service(session, hall, data["service"]) if data.get("service") else None
+    code = data.get("service")
+    if code is not None and not isinstance(code, str):
+        raise bad("'service' phải là mã lĩnh vực.", "'service' must be an area code.")
+    service = get_service(session, hall, code) if code else None
     reason = text_field(data, "reason", "Lý do", lo=0, hi=200) or ""
     reason_en = text_field(data, "reason_en", "Lý do (tiếng Anh)", lo=0, hi=200) or ""
     same = session.scalar(

@@ -9,9 +9,11 @@
   const EXAMPLES = {
     webhook: [{url: "https://he-thong-cua-don-vi.example/layso"},
       "Ký HMAC-SHA256 bằng LAYSO_WEBHOOK_SECRET. · Signed with LAYSO_WEBHOOK_SECRET."],
-    sms: [{url: "https://sms-gateway.example/send", sender: "UBND-PHUONG", format: "json"},
+    sms: [{url: "https://sms-gateway.example/send", sender: "UBND-PHUONG", format: "json",
+      kinds: ["turn."]},
       "Khóa: LAYSO_SMS_API_KEY; đổi tên trường bằng \"fields\". · Key: LAYSO_SMS_API_KEY."],
-    zns: [{template_id: "123456", template_data: {so_ve: "number", so_nguoi_truoc: "ahead"}},
+    zns: [{kinds: ["turn."], templates: {"turn.near": "123456", "turn.called": "123457"},
+      template_data: {so_ve: "number", so_nguoi_truoc: "ahead", quay: "counter"}},
       "Mã truy cập: LAYSO_ZALO_ACCESS_TOKEN. · Access token: LAYSO_ZALO_ACCESS_TOKEN."],
   };
   const NOTICE_STATES = {pending: "Đang chờ gửi", sent: "Đã gửi", failed: "Thất bại"};

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import queue
+import re
 import sys
 import threading
 import time
@@ -34,10 +35,11 @@ WORKER_LIFETIME_S = 900.0  # a worker never outlives this, whatever happens to t
 
 def worker(url: str, token: str, count: int, results: Any, stop: Any, kind: str) -> None:
     """Connect `count` displays; report ("ready", n) once, then (ticket id, t_ns) per call."""
-    if kind == "async":
+    if kind in ("async", "raw"):
         import asyncio
 
-        asyncio.run(_async_worker(url, token, count, results, stop))
+        run = _raw_worker if kind == "raw" else _async_worker
+        asyncio.run(run(url, token, count, results, stop))
     else:
         _thread_worker(url, token, count, results, stop)
 
@@ -108,10 +110,92 @@ async def _async_worker(url: str, token: str, count: int, results: Any, stop: An
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
 
+_CALLED = re.compile(r'^42/hall,\["ticket\.called",\{.*?"ticket":\{"id":(\d+)')
+
+
+async def _raw_worker(url: str, token: str, count: int, results: Any, stop: Any) -> None:
+    """Bare Engine.IO v4 / Socket.IO v5 websockets (aiohttp), all on one event loop: open,
+    join /hall with the display's auth, answer pings, note each ticket.called by a regular
+    expression on the frame (nothing else is decoded). A client costs next to nothing, so what
+    is measured is the server."""
+    import asyncio
+    import json
+
+    import aiohttp
+
+    ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    gate = asyncio.Semaphore(20)
+    joined, tried = 0, 0
+    all_tried = asyncio.Event()
+
+    async def join(ws: aiohttp.ClientWebSocketResponse) -> bool:
+        opened = await ws.receive_str(timeout=20)  # 0{"sid": ..., "pingInterval": ...}
+        if not opened.startswith("0"):
+            return False
+        await ws.send_str("40/hall," + json.dumps(_auth(token)))
+        while True:  # the namespace's answer: 40/hall,{"sid": ...}, or 44/hall,... (refused)
+            frame = await ws.receive_str(timeout=20)
+            if frame.startswith(("40/hall,", "44/hall,")):
+                return frame.startswith("40/hall,")
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        nonlocal joined, tried
+        ws = None
+        async with gate:
+            try:
+                ws = await session.ws_connect(ws_url, timeout=20, autoping=False)
+                ok = await join(ws)
+            except (TimeoutError, aiohttp.ClientError, TypeError):
+                ok = False
+        joined += ok
+        tried += 1
+        if tried == count:
+            all_tried.set()
+        if not ok or ws is None:
+            return
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            data = msg.data
+            if data == "2":  # the server's ping
+                await ws.send_str("3")
+            elif data.startswith('42/hall,["ticket.called"'):
+                m = _CALLED.match(data)
+                tid = int(m.group(1)) if m else json.loads(data[8:])[1]["ticket"]["id"]
+                results.put((tid, time.monotonic_ns()))
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        tasks = [asyncio.create_task(one(session)) for _ in range(count)]
+        await all_tried.wait()
+        results.put(("ready", joined))
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait, WORKER_LIFETIME_S)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _has_aiohttp() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("aiohttp") is not None
+
+
+def _spy(pid: int, out: str) -> Any:
+    """py-spy recording the server into `out` (None without one)."""
+    if not out:
+        return None
+    import subprocess
+    from pathlib import Path
+
+    fmt = "raw" if out.endswith(".txt") else "flamegraph"
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "-o", out, "--pid", str(pid),
+         "--rate", "200", "--nonblocking", "--format", fmt],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1)
+    return spy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,11 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mode", choices=["eventlet", "gevent", "threading"], default="eventlet")
     p.add_argument(
         "--client",
-        choices=["async", "thread"],
+        choices=["raw", "async", "thread"],
         default="async" if _has_aiohttp() else "thread",
-        help="socketio.AsyncClient on one event loop per process (needs aiohttp), or one "
-        "socketio.Client with its threads per display",
+        help="raw: bare Engine.IO websockets on one event loop per process, the cheapest client "
+        "(needs aiohttp); async: socketio.AsyncClient on one event loop per process (needs "
+        "aiohttp); thread: one socketio.Client with its threads per display",
     )
+    p.add_argument("--py-spy", default="", help="record the server during the calls (.txt: raw)")
     args = p.parse_args(argv)
     if not 1 <= args.displays <= 2000 or not 1 <= args.procs <= 32 or not 1 <= args.calls <= 200:
         p.error("displays 1..2000, procs 1..32, calls 1..200")
@@ -135,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     stop = ctx.Event()
-    with demo_server(LAYSO_ASYNC_MODE=args.mode) as (url, demo, _proc):
+    with demo_server(LAYSO_ASYNC_MODE=args.mode) as (url, demo, server):
         base = f"{url}/api/v1/halls/demo"
         http = requests.Session()
         kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
@@ -173,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({len(procs)} processes, {args.client} clients, websocket)"
             )
 
+            spy = _spy(server.pid, args.py_spy)
             all_in, first_in, p50_in, p99_in, every = [], [], [], [], []
             incomplete = 0
             for i in range(args.calls + warmup):
@@ -203,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
                         p99_in.append(percentile(ms, 99))
                         every.extend(ms)
                 http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
+            if spy is not None:
+                spy.send_signal(2)
+                spy.wait(30)
         finally:
             stop.set()
             for w in procs:

@@ -112,9 +112,10 @@ def spying(pid: int, out: str) -> Iterator[None]:
     if not out:
         yield
         return
+    fmt = "raw" if out.endswith(".txt") else "flamegraph"
     spy = subprocess.Popen(
         [str(Path(sys.executable).parent / "py-spy"), "record", "-o", out, "--pid", str(pid),
-         "--rate", "200", "--nonblocking", "--format", "raw" if out.endswith(".txt") else "flamegraph"],
+         "--rate", "200", "--nonblocking", "--format", fmt],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip

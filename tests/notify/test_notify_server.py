@@ -187,3 +187,41 @@ def test_the_outbox_left_by_a_stopped_server_is_sent_by_the_next_one(
     done = until(lambda: c.call("GET", "notify/notices", "manager"), lambda n: n["counts"]["sent"])
     assert done["counts"] == {"pending": 0, "sent": 1, "failed": 0}
     assert len(hook.requests) == 1
+
+
+def test_a_booked_visitor_checked_in_at_the_kiosk_is_told_on_the_bookings_phone(
+    tmp_path: Path,
+    server_env_factory: Callable[..., dict[str, str]],
+    demo_seed: Callable,
+    servers: Callable,
+    stubs: Callable,
+) -> None:
+    """The whole path's notice: a remote number booked with a phone, checked in at the kiosk,
+    near its turn at once (nobody ahead) → the webhook and the SMS stub are told."""
+    env = server_env_factory(tmp_path / "instance", **SECRETS)
+    demo = demo_seed(env)
+    server = servers(env, tmp_path / "server.log")
+    hook, sms = stubs(), stubs()
+    c = Client(server.url, demo)
+    c.call("PATCH", "notify/settings", "manager", {"near_ahead": 2})
+    for kind, settings in (("webhook", {"url": hook.url}), ("sms", {"url": sms.url})):
+        c.call(
+            "POST", "notify/channels", "manager", {"kind": kind, "name": kind, "settings": settings}
+        )
+    page = c.call("GET", f"/api/v1/t/{c.issue(1)[0]}", None)  # someone is already waiting
+    today = page["ticket"]["issued_at"][:10]
+    booking = c.call(
+        "POST",
+        "bookings",
+        None,
+        {"service": "TP", "date": today, "slot": None, "phone": "0987 654 321"},
+    )["booking"]
+
+    checked = c.call("POST", "check-in", "kiosk", {"code": booking["code"]})
+
+    number = checked["ticket"]["display_number"]
+    for stub in (hook, sms):
+        [req] = stub.wait_for(1)
+        assert req.json()["to"] == "84987654321" and number in req.json()["text"]
+    assert hook.requests[0].json()["kind"] == "turn.near"
+    assert hook.requests[0].json()["data"]["ahead"] == 1

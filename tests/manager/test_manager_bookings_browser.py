@@ -104,10 +104,29 @@ def test_the_bookings_page_lists_the_day_masked_and_edits_closures_and_templates
     page.click("#bk-template-add")
     expect(page.locator("#bk-templates tbody tr")).to_have_count(5, timeout=WAIT)
     expect(page.locator("#bk-templates")).to_contain_text("08:00–09:00")
+    # changed in place
+    new_row = page.locator("#bk-templates tbody tr", has_text="08:00–09:00")
+    new_row.get_by_role("button", name="Sửa · edit").click()
+    page.fill("#bk-template-form input[name=capacity]", "4")
+    page.click("#bk-template-add")
+    expect(page.locator("#bk-template-msg")).to_contain_text("Đã lưu", timeout=WAIT)
+    expect(new_row.locator("td").nth(4)).to_have_text("4")
+    expect(page.locator("#bk-templates tbody tr")).to_have_count(5)
     # a bad one says why, in Vietnamese
     page.fill("#bk-template-form input[name=start]", "10:00")
+    page.fill("#bk-template-form input[name=end]", "09:00")
     page.click("#bk-template-add")
     expect(page.locator("#bk-template-msg")).to_contain_text("Giờ bắt đầu phải trước giờ kết thúc")
+
+    # one area's own rule: the others keep following the hall
+    page.select_option("#bk-rules-scope", "TP")
+    page.fill("#bk-rules-form input[name=lead_min]", "3")
+    page.click("#bk-rules-form button[type=submit]")
+    expect(page.locator("#bk-rules-msg")).to_contain_text("Đã lưu", timeout=WAIT)
+    manager = {"Authorization": f"Bearer {demo['manager']['token']}"}
+    setup = requests.get(f"{api}/config/bookings", headers=manager, timeout=30).json()
+    own = {a["service"]: (a["lead_min"], a["own"]) for a in setup["rules"]["areas"]}
+    assert own["TP"] == (3, {"lead_min": 3}) and own["CT"] == (5, {})
     assert errors == []
 
 

@@ -12,8 +12,9 @@
     called: ["Đã gọi", "Called"], served: ["Đã phục vụ", "Served"],
     no_show: ["Vắng mặt", "No-show"], cancelled: ["Đã hủy", "Cancelled"],
   };
-  const FLAGS = ["enabled", "remote_numbers", "require_id"];
   let areas = [];
+  let rules = null;
+  let editing = null;  // the slot template being changed, or null: the form adds one
 
   Layso.init({device: false});
 
@@ -59,7 +60,8 @@
 
   function fillAreas(list) {
     areas = list;
-    for (const [id, first] of [["bk-area", "Tất cả · all"], ["bk-closure-area", "Cả đơn vị · whole hall"]]) {
+    for (const [id, first] of [["bk-area", "Tất cả · all"], ["bk-closure-area", "Cả đơn vị · whole hall"],
+                               ["bk-rules-scope", "Cả đơn vị · the whole hall"]]) {
       const keep = $(id).value;
       $(id).replaceChildren(el("option", {value: ""}, first),
         ...list.map((a) => el("option", {value: a.service}, `${a.service} – ${a.name}`)));
@@ -85,11 +87,8 @@
     fillAreas(s.rules.areas);
     $("bk-rule-vi").replaceChildren(...s.merge_rule.vi.map((t) => el("li", {}, t)));
     $("bk-rule-en").replaceChildren(...s.merge_rule.en.map((t) => el("li", {}, t)));
-    const form = $("bk-rules-form");
-    for (const input of form.querySelectorAll("input")) {
-      const v = s.rules.hall[input.name];
-      if (input.type === "checkbox") input.checked = !!v; else input.value = v ?? "";
-    }
+    rules = s.rules;
+    fillRules();
     const names = Object.fromEntries(s.rules.areas.map((a) => [a.service, a.name]));
     $("bk-templates").tBodies[0].replaceChildren(...s.templates.map((t) => el("tr", {"data-id": t.id},
       el("td", {}, `${t.service} – ${names[t.service] || ""}`),
@@ -97,7 +96,9 @@
       el("td", {class: "nw"}, `${t.start}–${t.end}`),
       el("td", {class: "num"}, String(t.slot_min)),
       el("td", {class: "num"}, String(t.capacity)),
-      el("td", {}, delButton("Xóa · delete", `/templates/${t.id}`, $("bk-template-msg"))))));
+      el("td", {class: "nw"},
+        el("button", {type: "button", onclick: () => editTemplate(t)}, "Sửa · edit"), " ",
+        delButton("Xóa · delete", `/templates/${t.id}`, $("bk-template-msg"))))));
     $("bk-closures").tBodies[0].replaceChildren(...s.closures.map((c) => el("tr", {"data-id": c.id},
       el("td", {class: "nw"}, day(c.day)),
       el("td", {}, c.service ? `${c.service} – ${names[c.service] || ""}` : "Cả đơn vị · whole hall"),
@@ -105,16 +106,57 @@
       el("td", {}, delButton("Mở lại · reopen", `/closures/${c.id}`, $("bk-closure-msg"))))));
   }
 
+  function scopeRules() {
+    const code = $("bk-rules-scope").value;
+    return code ? rules.areas.find((a) => a.service === code) : rules.hall;
+  }
+
+  function fillRules() {
+    const shown = scopeRules() || rules.hall;
+    for (const input of $("bk-rules-form").querySelectorAll("input")) {
+      const v = shown[input.name];
+      if (input.type === "checkbox") input.checked = !!v; else input.value = v ?? "";
+    }
+  }
+
+  function editTemplate(t) {
+    editing = t.id;
+    const f = $("bk-template-form");
+    f.service.value = t.service;
+    f.service.disabled = true;  // a template stays with its area
+    for (const c of $("bk-template-days").querySelectorAll("input"))
+      c.checked = t.weekdays.includes(Number(c.value));
+    f.start.value = t.start; f.end.value = t.end;
+    f.slot_min.value = t.slot_min; f.capacity.value = t.capacity;
+    $("bk-template-add").firstChild.textContent = "Lưu khung giờ ";
+    $("bk-template-cancel").hidden = false;
+    f.scrollIntoView({block: "nearest"});
+  }
+
+  function stopEditing() {
+    editing = null;
+    const f = $("bk-template-form");
+    f.service.disabled = false;
+    $("bk-template-add").firstChild.textContent = "Thêm khung giờ ";
+    $("bk-template-cancel").hidden = true;
+  }
+
+  $("bk-template-cancel").addEventListener("click", stopEditing);
+  $("bk-rules-scope").addEventListener("change", fillRules);
   $("bk-day-form").addEventListener("submit", (e) => { e.preventDefault(); loadDay(); });
 
   $("bk-rules-form").addEventListener("submit", async (e) => {
     e.preventDefault();
+    const code = $("bk-rules-scope").value;
     const body = {};
     for (const input of e.target.querySelectorAll("input")) {
       if (input.type === "checkbox") body[input.name] = input.checked;
       else body[input.name] = input.value === "" ? null : Number(input.value);
+      // an area: what equals the hall's value follows the hall (null), the rest is its own
+      if (code && body[input.name] === rules.hall[input.name]) body[input.name] = null;
     }
-    const r = await Layso.api("PATCH", `${base}/rules`, body);
+    const path = code ? `${base}/rules?service=${encodeURIComponent(code)}` : `${base}/rules`;
+    const r = await Layso.api("PATCH", path, body);
     if (r.ok) { message($("bk-rules-msg"), "Đã lưu · Saved", true); await loadSetup(); }
     else message($("bk-rules-msg"), errorText(r), false);
   });
@@ -123,13 +165,18 @@
     e.preventDefault();
     const f = e.target;
     const body = {
-      service: f.service.value,
       weekdays: [...$("bk-template-days").querySelectorAll("input:checked")].map((c) => Number(c.value)),
       start: f.start.value.trim(), end: f.end.value.trim(),
       slot_min: Number(f.slot_min.value), capacity: Number(f.capacity.value),
     };
-    const r = await Layso.api("POST", `${base}/templates`, body);
-    if (r.ok) { message($("bk-template-msg"), "Đã thêm · Added", true); await loadSetup(); }
+    const r = editing
+      ? await Layso.api("PATCH", `${base}/templates/${editing}`, body)
+      : await Layso.api("POST", `${base}/templates`, {service: f.service.value, ...body});
+    if (r.ok) {
+      message($("bk-template-msg"), editing ? "Đã lưu · Saved" : "Đã thêm · Added", true);
+      stopEditing();
+      await loadSetup();
+    }
     else message($("bk-template-msg"), errorText(r), false);
   });
 

@@ -153,6 +153,14 @@ def test_the_messages_page_adds_a_channel_and_lists_a_failure(
         expect(row).to_contain_text("Hệ thống một cửa")
         expect(row).to_contain_text("LAYSO_WEBHOOK_SECRET")
         expect(row).to_contain_text("đã đặt")
+        # changed in place: the name, and the settings without the secret's status
+        row.get_by_role("button", name="Sửa · edit").click()
+        expect(page.locator("#nt-settings-json")).not_to_have_value(re.compile("secret_set"))
+        page.fill("#nt-channel-form input[name=name]", "Một cửa điện tử")
+        page.click("#nt-channel-add")
+        expect(page.locator("#nt-channel-msg")).to_contain_text("Đã lưu", timeout=WAIT)
+        expect(row).to_contain_text("Một cửa điện tử")
+        expect(page.locator("#nt-channels tbody tr")).to_have_count(1)
 
         kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
         ticket = requests.post(

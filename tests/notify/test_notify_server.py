@@ -96,7 +96,9 @@ def setup_channels(c: Client, webhook: str, sms: str, zns: str) -> None:
         )
 
 
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_a_ticket_reaching_n_ahead_is_told_once_per_channel_and_a_hanging_provider_holds_nothing(
+    mode: str,
     tmp_path: Path,
     server_env_factory: Callable[..., dict[str, str]],
     demo_seed: Callable,
@@ -105,7 +107,10 @@ def test_a_ticket_reaching_n_ahead_is_told_once_per_channel_and_a_hanging_provid
     listeners: Callable,
 ) -> None:
     # a long timeout: the held request is answered, never timed out (one delivery each)
-    env = server_env_factory(tmp_path / "instance", **{**SECRETS, "LAYSO_NOTIFY_TIMEOUT_S": "60"})
+    env = server_env_factory(
+        tmp_path / "instance",
+        **{**SECRETS, "LAYSO_NOTIFY_TIMEOUT_S": "60", "LAYSO_ASYNC_MODE": mode},
+    )
     demo = demo_seed(env)
     server = servers(env, tmp_path / "server.log")
     hook, sms, zns = stubs(), stubs(), stubs()

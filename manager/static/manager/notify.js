@@ -17,6 +17,29 @@
       "Mã truy cập: LAYSO_ZALO_ACCESS_TOKEN. · Access token: LAYSO_ZALO_ACCESS_TOKEN."],
   };
   const NOTICE_STATES = {pending: "Đang chờ gửi", sent: "Đã gửi", failed: "Thất bại"};
+  let editing = null;  // the channel being changed, or null: the form adds one
+
+  function editChannel(c) {
+    editing = c.id;
+    const f = $("nt-channel-form");
+    f.kind.value = c.kind;
+    f.kind.disabled = true;  // a channel keeps its kind
+    f.name.value = c.name;
+    const {secret_variable: _v, secret_set: _s, ...settings} = c.settings;
+    f.settings.value = JSON.stringify(settings, null, 2);
+    $("nt-channel-add").firstChild.textContent = "Lưu kênh ";
+    $("nt-channel-cancel").hidden = false;
+  }
+
+  function stopEditing() {
+    editing = null;
+    const f = $("nt-channel-form");
+    f.kind.disabled = false;
+    f.name.value = "";
+    example();
+    $("nt-channel-add").firstChild.textContent = "Thêm kênh ";
+    $("nt-channel-cancel").hidden = true;
+  }
 
   Layso.init({device: false});
 
@@ -45,10 +68,12 @@
           const x = await Layso.api("PATCH", `${base}/channels/${c.id}`, {active: e.target.checked});
           if (!x.ok) message($("nt-channel-msg"), errorText(x), false);
         }})),
-        el("td", {}, el("button", {type: "button", class: "danger", onclick: async () => {
-          const x = await Layso.api("DELETE", `${base}/channels/${c.id}`);
-          if (x.ok) loadChannels(); else message($("nt-channel-msg"), errorText(x), false);
-        }}, "Xóa · delete")));
+        el("td", {class: "nw"},
+          el("button", {type: "button", onclick: () => editChannel(c)}, "Sửa · edit"), " ",
+          el("button", {type: "button", class: "danger", onclick: async () => {
+            const x = await Layso.api("DELETE", `${base}/channels/${c.id}`);
+            if (x.ok) loadChannels(); else message($("nt-channel-msg"), errorText(x), false);
+          }}, "Xóa · delete")));
     }));
   }
 
@@ -74,6 +99,7 @@
   }
 
   $("nt-kind").addEventListener("change", example);
+  $("nt-channel-cancel").addEventListener("click", stopEditing);
   $("nt-state").addEventListener("change", loadNotices);
 
   $("nt-settings-form").addEventListener("submit", async (e) => {
@@ -94,10 +120,15 @@
       message($("nt-channel-msg"), "Cấu hình không phải JSON hợp lệ. · The settings are not valid JSON.", false);
       return;
     }
-    const r = await Layso.api("POST", `${base}/channels`,
-      {kind: f.kind.value, name: f.name.value.trim(), settings});
-    if (r.ok) { message($("nt-channel-msg"), "Đã thêm · Added", true); f.name.value = ""; loadChannels(); }
-    else message($("nt-channel-msg"), errorText(r), false);
+    const r = editing
+      ? await Layso.api("PATCH", `${base}/channels/${editing}`, {name: f.name.value.trim(), settings})
+      : await Layso.api("POST", `${base}/channels`,
+        {kind: f.kind.value, name: f.name.value.trim(), settings});
+    if (r.ok) {
+      message($("nt-channel-msg"), editing ? "Đã lưu · Saved" : "Đã thêm · Added", true);
+      stopEditing();
+      loadChannels();
+    } else message($("nt-channel-msg"), errorText(r), false);
   });
 
   example();

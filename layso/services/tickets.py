@@ -210,7 +210,8 @@ def _new_ticket_position(
 
 
 def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, int]:
-    """(tickets ahead of this one, tickets waiting in its queue), in one read."""
+    """(tickets ahead of this one, tickets waiting in its queue), in one read. In queue order;
+    for a checked-in booking, only the bookings before it count in its class."""
     base = [
         Ticket.hall_id == hall.id,
         Ticket.status == TicketStatus.WAITING,
@@ -222,6 +223,11 @@ def queue_position(session: Session, hall: Hall, ticket: Ticket) -> tuple[int, i
         Ticket.queued_at < ticket.queued_at,
         sa.and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
     )
+    if ticket.booked_for is not None:
+        # the merge rule (services/next_ticket.py): within its class a booking goes before the
+        # walk-ins, so only the bookings before it are ahead (a walk-in past its target wait
+        # may still go first: this counts the usual case)
+        earlier = sa.and_(earlier, Ticket.booked_for.is_not(None))
     if hall.priority_policy == PriorityPolicy.STRICT:
         if ticket.priority:
             cond = sa.and_(Ticket.priority.is_not(None), earlier)

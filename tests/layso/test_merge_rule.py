@@ -252,3 +252,27 @@ def test_candidates_read_few_rows_and_agree_with_the_whole_queue(
         seen += got is not None
         floor.minutes(rng.choice([1, 3]))
     assert seen > 20
+
+
+def test_a_bookings_place_counts_only_the_bookings_before_it_in_its_class(
+    floor: Floor, db: Database
+) -> None:
+    from layso.services.tickets import queue_position
+
+    def ahead(number: str) -> int:
+        with db.read() as s:
+            hall = get_hall(s, "demo")
+            t = s.scalars(sa.select(Ticket).where(Ticket.display_number == number)).one()
+            return queue_position(s, hall, t)[0]
+
+    floor.set(priority_policy=PriorityPolicy.STRICT)
+    w1 = floor.walk_in()
+    w2 = floor.walk_in()
+    p = floor.walk_in(priority="NCT")
+    first = floor.booked(5)
+    second = floor.booked(10)
+    # strict: the priority walk-in is ahead of every ordinary ticket; among the rest, only the
+    # earlier booking is ahead of a booking, never the walk-ins
+    assert (ahead(first), ahead(second)) == (1, 2)
+    assert (ahead(p), ahead(w1), ahead(w2)) == (0, 1, 2)  # walk-ins: queue order, as before
+    assert floor.calls(4) == [p, first, w1, w2]  # the second booking is not callable yet

@@ -248,6 +248,7 @@ def test_the_counter_display_follows_its_counter(hall: Hall, page_factory: Any) 
     expect(page.locator("#cd-number")).to_have_text("—")
     hall.act(1, "pause", {"reason": "Đi họp"})
     expect(page.locator("#cd-number")).to_have_text("Tạm dừng — Đi họp")
+    expect(page.locator("#cd-sub")).to_contain_text("Paused — Meeting")  # from the hall's list
     page.screenshot(path=str(ARTIFACTS / "counter-display-paused.png"), animations="disabled")
     hall.act(1, "resume")
     hall.act(1, "close")

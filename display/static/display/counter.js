@@ -26,7 +26,8 @@
       box.dataset.state = "paused";
       label.textContent = "\u00a0";
       num.textContent = c.pause_reason ? `Tạm dừng — ${c.pause_reason}` : "Tạm dừng";
-      sub.append(el("span", null, "Xin vui lòng chờ trong giây lát"), el("small", null, "Paused"));
+      sub.append(el("span", null, "Xin vui lòng chờ trong giây lát"),
+                 el("small", null, c.pause_reason_en ? `Paused — ${c.pause_reason_en}` : "Paused"));
     } else if (t) {
       box.dataset.state = t.status;
       // the English beside the Vietnamese it translates, not after the area's name
@@ -77,6 +78,8 @@
       state.counter = Object.assign({}, old, {
         state: body.state, ticket: body.ticket,
         pause_reason: body.pause_reason === undefined ? old.pause_reason : body.pause_reason,
+        pause_reason_en: body.pause_reason_en === undefined ? old.pause_reason_en
+          : body.pause_reason_en,
       });
       if (body.clerk_name !== undefined) {  // the clerk's full name comes with the event
         state.clerk = body.clerk;

@@ -127,14 +127,51 @@ class Monitor:
                 for a in alive:
                     if (stored.get(a.device) or {}).get("online") is False:
                         self.presence.persisted_as(a.device, stored[a.device])
-        for seen in self.presence.silent(now, limits):
+            silent = self.presence.silent(now, limits)
+            if silent:
+                elsewhere = dict(
+                    s.execute(
+                        sa.select(Device.id, Device.health).where(
+                            Device.id.in_([x.device for x in silent])
+                        )
+                    ).all()
+                )
+        for seen in silent:
+            # another process may have seen it since (it touches last_seen, below)
+            last = _seen_at((elsewhere.get(seen.device) or {}).get("last_seen"))
+            if last is not None and (now - last).total_seconds() < limits[seen.hall]:
+                self.presence.seen_elsewhere(seen.device, last)
+                continue
             self.persist_if_changed(seen.hall, seen.device, online=False)
         for a in alive:
             self.persist_if_changed(a.hall, a.device, online=True)
+        self.touch(alive, limits, now)
         written = 0
         for h in halls:
             written += self.evaluate(h.slug)
         return written
+
+    def touch(self, alive: list[health.Seen], limits: dict[str, float], now: datetime) -> None:
+        """Keep the last-seen time of this process's live devices in the database, at most every
+        third of the offline threshold (never per beat, no event): with several server
+        processes, the one a device is not connected to reads it there before calling it gone."""
+        due = []
+        for a in alive:
+            persisted = self.presence.persisted(a.device) or {}
+            last = _seen_at(persisted.get("last_seen"))
+            if persisted.get("online") and (
+                last is None or (now - last).total_seconds() >= limits.get(a.hall, 90) / 3
+            ):
+                due.append(a.device)
+        if not due:
+            return
+        with self.db.write() as s:
+            for device in s.scalars(sa.select(Device).where(Device.id.in_(due))):
+                seen_at = self.presence.last_seen(device.id)
+                if not device.health or not device.health.get("online") or seen_at is None:
+                    continue
+                device.health = {**device.health, "last_seen": seen_at.isoformat()}
+                self.presence.persisted_as(device.id, device.health)
 
     def evaluate(self, slug: str) -> int:
         now = self.clock()
@@ -145,6 +182,13 @@ class Monitor:
         with self.db.write() as s:
             hall = get_hall(s, slug, lock=True)
             return len(alerts.run(s, hall, now))
+
+
+def _seen_at(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def monitor() -> Monitor | None:

@@ -213,6 +213,18 @@ class Presence:
                 seen.shown = {k: health[k] for k in SHOWN if k in health}
                 self.devices[device] = seen
 
+    def persisted(self, device: int) -> dict[str, Any] | None:
+        with self.lock:
+            seen = self.devices.get(device)
+            return dict(seen.persisted) if seen and seen.persisted else None
+
+    def seen_elsewhere(self, device: int, at: datetime) -> None:
+        """Another process saw the device at ``at``: its silence here starts then."""
+        with self.lock:
+            seen = self.devices.get(device)
+            if seen is not None and at > seen.last_seen:
+                seen.last_seen = at
+
     def last_seen(self, device: int) -> datetime | None:
         with self.lock:
             seen = self.devices.get(device)

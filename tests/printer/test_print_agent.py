@@ -280,3 +280,18 @@ def test_a_token_that_is_not_a_print_agents_is_refused(hall, fake_printer) -> No
 
     assert out.returncode == 1
     assert "not a print agent" in out.stderr
+
+
+def test_the_agent_beats_with_its_version_and_paper_state(
+    hall, agents, listeners, fake_printer
+) -> None:
+    server, demo = hall
+    printer = fake_printer()
+    manager = listeners(server.url, demo["manager"]["token"])
+    agent = agents(server, demo["devices"]["print-agent"], printer.uri)
+
+    agent.start()
+
+    beat = manager.wait_for("device.status", lambda b: b["kind"] == "print-agent")
+    assert beat["online"] is True and beat["paper"] == "ok"
+    assert beat["version"].startswith("layso-agent ")

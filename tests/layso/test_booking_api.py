@@ -17,7 +17,12 @@ from layso.models import Booking, Closure, Service
 from layso.services import bookings as bk
 from layso.services.common import get_hall
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 
 TODAY = date(2026, 11, 21)
 BASE = "/api/v1/halls/demo"

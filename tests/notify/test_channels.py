@@ -384,6 +384,22 @@ def test_channels_carry_only_their_kinds_and_phone_channels_need_a_phone(
     assert enqueue(db, clock, not_mobile) == []
 
 
+def test_a_zns_template_for_turns_never_carries_another_kind(
+    api: Any, tokens: Callable, db: Any, clock: Any
+) -> None:
+    add_channel(api, tokens, "zns", {"base_url": "http://127.0.0.1:9", "template_id": "7"})
+    alert = notify.Message(kind="alert.raised", text="Hàng chờ quá dài", recipient="0912345678")
+    assert enqueue(db, clock, alert) == []
+    assert len(enqueue(db, clock, NEAR)) == 1
+    add_channel(
+        api,
+        tokens,
+        "zns",
+        {"base_url": "http://127.0.0.1:9", "templates": {"alert.raised": "8"}},
+    )
+    assert len(enqueue(db, clock, alert)) == 1
+
+
 @pytest.mark.parametrize(
     ("body", "word"),
     [

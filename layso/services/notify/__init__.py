@@ -114,9 +114,13 @@ def carries(channel: NotifyChannel, message: Message) -> bool:
 
 
 def zns_template(settings: dict[str, Any], kind: str) -> str | None:
-    """The ZNS template of a message kind: ``templates[kind]``, else ``template_id``."""
+    """The ZNS template of a message kind: ``templates[kind]``, else — for the citizens'
+    ``turn.*`` notices only — ``template_id``. A ZNS template is approved by Zalo for one
+    content, so any other kind (a manager's ``alert.*``) needs a template of its own."""
     templates = settings.get("templates") or {}
-    found = templates.get(kind) or settings.get("template_id")
+    found = templates.get(kind) or (
+        settings.get("template_id") if kind.startswith("turn.") else None
+    )
     return str(found) if found else None
 
 

@@ -41,7 +41,8 @@ builder and a judge. The request shapes (the README repeats them):
     {"phone": "84912345678", "template_id": "<id>", "template_data": {"<param>": "<text>"},
      "tracking_id": "<hall>-<row id>"}
 
-  The template comes from ``templates[<message kind>]`` or ``template_id``;
+  The template comes from ``templates[<message kind>]`` or, for ``turn.*`` notices only,
+  ``template_id`` (a template approved for one content never carries another kind);
   ``template_data`` maps each template parameter to a key of the message's data
   (``{"so_ve": "number", "quay": "counter"}``), or passes the data as it is. Zalo answers 200
   with ``{"error": 0, ...}`` on success; any other ``error`` is a failure (its ``message`` kept).

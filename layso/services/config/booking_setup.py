@@ -340,7 +340,8 @@ def merge_rule_words(session: Session, hall: Hall) -> dict[str, Any]:
         "hoặc thường) — trừ khi người đến trực tiếp đã chờ quá thời gian chờ tối đa của lĩnh "
         "vực: khi đó người đến trực tiếp được gọi trước.",
         "Nhóm ưu tiên (người cao tuổi, người khuyết tật, …) vẫn theo chính sách ưu tiên của "
-        "đơn vị. Số lấy từ xa trong ngày được xếp như người đến trực tiếp.",
+        "đơn vị. Số lấy từ xa trong ngày được xếp như người đến trực tiếp, giữ chỗ từ lúc lấy "
+        "số nhưng không quá thời gian chờ tối đa của lĩnh vực.",
     ]
     en = [
         f"A booking is checked in at the kiosk from {h['checkin_before_min']} min before to "
@@ -350,7 +351,8 @@ def merge_rule_words(session: Session, hall: Hall) -> dict[str, Any]:
         "Once callable, it goes before walk-ins of the same class (priority or ordinary) — unless "
         "a walk-in has waited longer than the area's target wait: that walk-in goes first.",
         "Priority classes (elderly, disabled, …) keep the hall's priority policy. A remote number "
-        "for today queues as a walk-in.",
+        "for today queues as a walk-in that keeps its place from when it was taken, but never "
+        "more than the area's target wait ahead.",
     ]
     areas = [
         {

@@ -33,6 +33,8 @@ from layso.services.common import get_hall
 logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 5.0
+BEAT_BURST = 5  # beats a connection may send at once (connect, audio blocked, unlocked ...)
+BEAT_REFILL_S = 2.0  # then one more every this many seconds: a flood never floods the database
 
 
 class Monitor:
@@ -45,6 +47,7 @@ class Monitor:
         self.presence = health.Presence()
         self.started = False
         self.adopted = False
+        self.buckets: dict[str, tuple[float, float]] = {}  # sid -> (beats left, at)
 
     # --- connections and beats --------------------------------------------------------------
 
@@ -56,6 +59,18 @@ class Monitor:
 
     def left(self, sid: str) -> None:
         self.presence.left(sid, self.clock())
+        self.buckets.pop(sid, None)
+
+    def allowed(self, sid: str) -> bool:
+        """A token bucket per connection."""
+        moment = self.clock().timestamp()
+        left, at = self.buckets.get(sid, (float(BEAT_BURST), moment))
+        left = min(float(BEAT_BURST), left + (moment - at) / BEAT_REFILL_S)
+        if left < 1:
+            self.buckets[sid] = (left, moment)
+            return False
+        self.buckets[sid] = (left - 1, moment)
+        return True
 
     def beat(self, sid: str, data: Any) -> dict[str, Any]:
         sender = self.presence.sender(sid)
@@ -69,6 +84,13 @@ class Monitor:
             fields = health.parse_beat(sender.kind, data)
         except health.BadBeat as e:
             return {"ok": False, "error": "bad_heartbeat", "message": f"{e.vi} / {e.en}"}
+        if not self.allowed(sid):  # a bad beat writes nothing: only good ones count
+            return {
+                "ok": False,
+                "error": "too_many",
+                "message": "Gửi nhịp tim quá dày, vui lòng chậm lại. / Too many heartbeats; slow "
+                "down.",
+            }
         self.presence.beat(sid, fields, self.clock())
         self.persist_if_changed(sender.hall, sender.device, online=True)
         return {"ok": True}

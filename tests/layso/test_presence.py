@@ -73,3 +73,18 @@ def test_a_device_beating_to_one_process_is_not_called_gone_by_another(
     assert _health(db, display.id)["online"] is False
     with db.read() as s:
         assert set(alerts.open_alerts(s, get_hall(s, "demo"))) == {f"device_offline:{display.id}"}
+
+
+def test_a_flood_of_beats_is_refused_beyond_a_small_burst(db: Database, clock: Any) -> None:
+    display = _display(db)
+    m = Monitor(db, clock, 0)
+    m.joined("sid-1", "demo", display)
+
+    answers = [m.beat("sid-1", {"audio_blocked": i % 2 == 0}) for i in range(20)]
+
+    refused = [a for a in answers if not a["ok"]]
+    assert answers[:5] == [{"ok": True}] * 5
+    assert len(refused) >= 14 and all(a["error"] == "too_many" for a in refused)
+    with db.read() as s:  # a status per accepted beat at most, not per beat sent
+        count = s.scalar(sa.select(sa.func.count()).where(Event.name == Ev.DEVICE_STATUS))
+    assert count is not None and count <= 6

@@ -18,9 +18,10 @@ from display import bp
 from layso import errors
 from layso.apidoc import doc, obj, query
 from layso.limits import rate_limit
-from layso.models import Device, Hall, Ticket
+from layso.models import Device, Hall, Service, Ticket
 from layso.services.common import business_date, get_counter
 from layso.voice import DEFAULT_TEMPLATE_VI, CallAnnouncer
+from layso.voice_words import with_results_purpose
 from layso.web import hall_context, now
 
 logger = logging.getLogger(__name__)
@@ -147,11 +148,13 @@ def _voice_lang(voice: str) -> str:
     return "en" if voice.lower().split("-")[0] == "en" else "vi"
 
 
-def _ticket_exists(s: Session, hall: Hall, number: str) -> bool:
-    """A ticket with this display number was issued today, or called in the last CALLED_WITHIN."""
+def _ticket_kind(s: Session, hall: Hall, number: str) -> str | None:
+    """The area kind of a ticket with this display number issued today, or called in the last
+    CALLED_WITHIN (intake or results); None when there is no such ticket."""
     at = now()
     stmt = (
-        sa.select(Ticket.id)
+        sa.select(Service.kind)
+        .join(Ticket, Ticket.service_id == Service.id)
         .where(Ticket.hall_id == hall.id, Ticket.display_number == number)
         .where(
             sa.or_(
@@ -159,9 +162,11 @@ def _ticket_exists(s: Session, hall: Hall, number: str) -> bool:
                 Ticket.called_at >= at - CALLED_WITHIN,
             )
         )
+        .order_by(Ticket.id.desc())
         .limit(1)
     )
-    return s.scalar(stmt) is not None
+    kind = s.scalar(stmt)
+    return None if kind is None else str(kind.value)
 
 
 @bp.get("/api/v1/halls/<slug>/audio/call.wav")
@@ -188,7 +193,8 @@ def call_audio(slug: str) -> ResponseReturnValue:
     number, counter = parse_call(_arg("number"), _arg("counter"))
     with hall_context(slug) as c:
         get_counter(c.session, c.hall, counter)  # only real counters: bounds the voice cache
-        if not _ticket_exists(c.session, c.hall, number):  # only real tickets: bounds it too
+        kind = _ticket_kind(c.session, c.hall, number)
+        if kind is None:  # only real tickets: bounds it too
             raise errors.UnknownTicket()
         rate_limit("audio", f"{c.principal.kind}:{c.principal.id}")
         template = c.hall.voice_template or DEFAULT_TEMPLATE_VI
@@ -196,6 +202,8 @@ def call_audio(slug: str) -> ResponseReturnValue:
     # speak outside the transaction: espeak-ng is a subprocess
     announcer: CallAnnouncer = current_app.extensions[VOICE_KEY]
     lang = _voice_lang(voice)
+    if kind == "results":  # a results counter: "... để nhận kết quả"
+        template = with_results_purpose(template, lang)
     try:
         data = announcer.announce_call(number, counter, template=template, lang=lang, voice=voice)
     except ValueError as exc:  # a template the manager broke: fall back to the default sentence

@@ -20,6 +20,7 @@ from layso.apidoc import IDEMPOTENCY_KEY, doc, obj, query, ref
 from layso.limits import rate_limit
 from layso.models import Device, DeviceKind, Role
 from layso.services import counters as ops
+from layso.services import dossiers
 from layso.services import idempotency as idem
 from layso.services import state as state_ops
 from layso.services import tickets as ticket_ops
@@ -588,6 +589,27 @@ for _name, _action, _summary in (
         endpoint=f"counter_{_name.replace('-', '_')}",
         view_func=counter_action(_summary)(_simple(_name, _action)),
         methods=["POST"],
+    )
+
+
+@bp.post("/halls/<slug>/counters/<int:number>/dossier")
+@counter_action(
+    "Keep the dossier code (mã hồ sơ) with the results ticket at this counter (called or being "
+    "served); null or an empty string clears it. Letters, digits, '-', '.', '/', at most 40",
+    obj({"dossier_code": {"type": ["string", "null"], "maxLength": 60}}, ["dossier_code"]),
+)
+def counter_dossier(slug: str, number: int) -> ResponseReturnValue:
+    data = json_body()
+    if "dossier_code" not in data:
+        raise errors.BadRequest(vi="Thiếu trường 'dossier_code'.", en="'dossier_code' is required.")
+    return _counter_act(
+        slug,
+        number,
+        "dossier",
+        data,
+        lambda c: dossiers.set_dossier_code(
+            c.session, c.hall, number, user=_user(c), code=data["dossier_code"], now=now()
+        ),
     )
 
 

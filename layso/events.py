@@ -25,6 +25,7 @@ class Ev(StrEnum):
     TICKET_TRANSFERRED = "ticket.transferred"
     TICKET_CANCELLED = "ticket.cancelled"
     TICKET_EXPIRED = "ticket.expired"  # still waiting or held when the hall's day ended
+    TICKET_DOSSIER = "ticket.dossier"  # the clerk entered the dossier code (mã hồ sơ)
     QUEUE_CHANGED = "queue.changed"
     COUNTER_CHANGED = "counter.changed"
     CONFIG_CHANGED = "config.changed"

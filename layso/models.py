@@ -79,6 +79,10 @@ class ServiceKind(enum.StrEnum):
     RESULTS = "results"  # trả kết quả
 
 
+#: what a results area says on the kiosk, the ticket, the display and in the call
+RESULTS_WORDS = ("Nhận kết quả", "Collect results")
+
+
 class PriorityPolicy(enum.StrEnum):
     STRICT = "strict"
     INTERLEAVED = "interleaved"

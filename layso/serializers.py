@@ -41,6 +41,7 @@ def ticket(hall: Hall, t: Ticket) -> dict[str, Any]:
         "service": t.service.code,
         "service_name": t.service.name,
         "service_name_en": t.service.name_en,
+        "service_kind": t.service.kind.value,
         "issued_service": t.issued_service.code,
         "priority": t.priority,
         "status": t.status.value,
@@ -55,6 +56,7 @@ def ticket(hall: Hall, t: Ticket) -> dict[str, Any]:
         "target_counter": t.target_counter.number if t.target_counter else None,
         "print_state": t.print_state,
         "booked_for": iso(hall, t.booked_for),
+        "dossier_code": t.dossier_code,
     }
 
 

@@ -194,6 +194,19 @@ def _template_parts(template: str) -> list[tuple[str, str | None]]:
     return parts
 
 
+RESULTS_PURPOSE = {"vi": "để nhận kết quả", "en": "to collect your results"}
+
+
+def with_results_purpose(template: str, lang: str = "vi") -> str:
+    """The call sentence of a results area (trả kết quả): the hall's sentence, then what the
+    citizen comes for ("… đến quầy số 5 để nhận kết quả"), unless it already says so."""
+    purpose = RESULTS_PURPOSE["en" if lang == "en" else "vi"]
+    text = template.rstrip().rstrip(".")
+    if purpose.casefold() in text.casefold():
+        return template
+    return f"{text} {purpose}"
+
+
 def validate_template(template: str) -> None:
     """Check a manager-configured call template; raise ``ValueError`` with a clear message.
 

@@ -97,14 +97,22 @@ def _filters() -> reports.Filters:
         raise _bad("'late_only' phải là true hoặc false.", "'late_only' must be true or false.")
     service = request.args.get("service") or None
     clerk = request.args.get("clerk") or None
+    search = (request.args.get("q") or "").strip() or None
+    kind = request.args.get("kind") or None
     if (service and len(service) > 20) or (clerk and len(clerk) > 60):
         raise _bad("Bộ lọc quá dài.", "A filter value is too long.")
+    if search and len(search) > 40:
+        raise _bad("Từ khóa tìm kiếm tối đa 40 ký tự.", "A search is at most 40 characters.")
+    if kind is not None and kind not in ("intake", "results"):
+        raise _bad("'kind' phải là intake hoặc results.", "'kind' must be intake or results.")
     return reports.Filters(
         service=service,
         counter=_int_arg("counter", None, 0, 1_000_000),
         clerk=clerk,
         status=status,
         late_only=late in ("1", "true"),
+        kind=kind,
+        search=search,
     )
 
 
@@ -166,8 +174,8 @@ def report_summary(slug: str) -> ResponseReturnValue:
     by = request.args.get("by", "service")
     if by not in reports.GROUPINGS:
         raise _bad(
-            "'by' phải là service, counter, clerk, hour hoặc day.",
-            "'by' must be service, counter, clerk, hour or day.",
+            "'by' phải là service, kind, counter, clerk, hour hoặc day.",
+            "'by' must be service, kind, counter, clerk, hour or day.",
         )
     with hall_context(slug, *MANAGERS) as c:
         first, last = date_range(c)

@@ -37,6 +37,8 @@ EXPORT_COLUMNS: list[tuple[str, str, str, str]] = [
     ("clerk_name", "Họ tên cán bộ", "Clerk name", "text"),
     ("rating", "Đánh giá", "Rating", "int"),
     ("rating_scale", "Thang điểm", "Scale", "int"),
+    ("area_kind", "Loại lĩnh vực", "Area kind", "text"),
+    ("dossier_code", "Mã hồ sơ", "Dossier code", "text"),
 ]
 
 

@@ -114,6 +114,8 @@ ROW = obj(
         "counter": {"type": ["integer", "null"]},
         "clerk": {"type": ["string", "null"]},
         "rating": {"type": ["integer", "null"]},
+        "area_kind": {"enum": ["intake", "results"]},
+        "dossier_code": {"type": ["string", "null"]},
     }
 )
 ANY_OBJ = {"type": "object"}
@@ -131,6 +133,12 @@ TICKET_PARAMS = [
     query("clerk", {"type": "string"}),
     query("status", {"enum": list(reports.STATES)}),
     query("late_only", {"type": "boolean"}),
+    query(
+        "q",
+        {"type": "string", "maxLength": 40},
+        description="search: part of the ticket number or of the dossier code (mã hồ sơ)",
+    ),
+    query("kind", {"enum": ["intake", "results"]}),
     query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
     query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
     query("page", {"type": "integer", "minimum": 1, "maximum": 10**6}),

@@ -51,6 +51,8 @@ ACTIONS = {
     "config.closure.add": ("Thêm ngày nghỉ", "Closure added"),
     "config.closure.delete": ("Mở lại ngày nghỉ", "Closure removed"),
     "config.booking_rules": ("Sửa thiết lập đặt lịch", "Booking rules changed"),
+    "day.keep_open": ("Giữ hàng chờ mở sau giờ đóng cửa", "Queue kept open after closing"),
+    "day.close_on_time": ("Đóng hàng chờ đúng giờ", "Queue closes on time"),
 }
 
 # the audit log's detail keys and field names in words (Vietnamese, English)
@@ -203,6 +205,12 @@ def log() -> ResponseReturnValue:
 @manager_page
 def reports_page() -> ResponseReturnValue:
     return _page("manager/reports.html", "reports")
+
+
+@bp.get("/official")
+@manager_page
+def official_page() -> ResponseReturnValue:
+    return _page("manager/official.html", "official")
 
 
 @bp.get("/config")

@@ -295,7 +295,9 @@ def layout_ticket(view: TicketView, width_px: int = WIDTH_80MM) -> TicketLayout:
     if width_px < 200:
         raise ValueError(f"paper too narrow for a ticket: {width_px} dots")
     c = _Canvas(width_px)
-    c.block(_head, view.reprint, view.hall_name, view.service_name, view.service_name_en)
+    c.block(
+        _head, view.reprint, view.hall_name, view.service_name, view.service_name_en, view.purpose
+    )
     number_band = c.number(view.display_number)
     c.block(_priority, view.priority)
     if view.booked_for is not None:
@@ -316,7 +318,12 @@ def layout_ticket(view: TicketView, width_px: int = WIDTH_80MM) -> TicketLayout:
 
 
 def _head(
-    c: _Canvas, reprint: bool, hall_name: str, service_name: str, service_name_en: str
+    c: _Canvas,
+    reprint: bool,
+    hall_name: str,
+    service_name: str,
+    service_name_en: str,
+    purpose: str | None = None,
 ) -> None:
     if reprint:
         c.banner(REPRINT_LABEL, c.bold(26), inverted=True)
@@ -325,6 +332,9 @@ def _head(
     c.rule()
     c.text(service_name, c.bold(34))
     c.text(service_name_en, c.regular(22))
+    if purpose:
+        c.space(8 * c.scale)
+        c.banner(purpose, c.bold(26), inverted=True)
     c.space(12 * c.scale)
     c.bilingual(NUMBER_LABEL, c.regular(20))
     c.space(6 * c.scale)

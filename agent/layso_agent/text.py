@@ -163,6 +163,10 @@ def write_text_ticket(
     wrapped(view.service_name)
     p.set(bold=False, normal_textsize=True)
     wrapped(view.service_name_en)
+    if view.purpose:
+        p.set(bold=True, invert=True)
+        wrapped(f" {view.purpose} ")
+        p.set(bold=False, invert=False)
     out.line()
     wrapped(NUMBER_LABEL, split=" / ")
     number = nfc(view.display_number)

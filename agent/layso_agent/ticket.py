@@ -28,6 +28,8 @@ class TicketView:
     reprint: bool = False
     #: a checked-in booking's slot time (the hall's local time); None for a walk-in
     booked_for: datetime | None = None
+    # what the area is for when it is not the usual intake, e.g. "Nhận kết quả / Collect results"
+    purpose: str | None = None
 
 
 def sample_ticket(**overrides: Any) -> TicketView:

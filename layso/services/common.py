@@ -339,6 +339,7 @@ def service_summary(
         "code": service.code,
         "name": service.name,
         "name_en": service.name_en,
+        "kind": service.kind.value,
         "prefix": service.prefix,
         "waiting": waiting,
         "estimated_wait_s": estimate_wait_s(session, hall, service, waiting, now),

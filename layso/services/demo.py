@@ -18,6 +18,7 @@ from layso.models import (
     Procedure,
     Service,
     SlotTemplate,
+    ServiceKind,
 )
 from layso.services import counters as counter_ops
 from layso.services.accounts import add_device, add_user, create_api_token
@@ -117,6 +118,17 @@ SERVICES: list[dict[str, Any]] = [
             "Cấp giấy phép sửa chữa, cải tạo nhà ở",
         ],
     },
+    {
+        "code": "KQ",
+        "name": "Trả kết quả",
+        "name_en": "Results",
+        "kind": "results",
+        "prefix": "",
+        "first": 6001,
+        "last": 6999,
+        "target": 10,
+        "procedures": ["Nhận kết quả giải quyết thủ tục hành chính"],
+    },
 ]
 
 BOOKABLE = ("TP", "CT")
@@ -126,7 +138,7 @@ COUNTERS: list[tuple[int, str, list[str]]] = [
     (2, "Quầy 2 - Tư pháp - Hộ tịch", ["TP"]),
     (3, "Quầy 3 - Đất đai, Xây dựng", ["DD", "XD"]),
     (4, "Quầy 4 - Lao động - TB&XH, Kinh doanh", ["LD", "KD"]),
-    (5, "Quầy 5 - Chứng thực", ["CT"]),
+    (5, "Quầy 5 - Chứng thực, Trả kết quả", ["CT", "KQ"]),
 ]
 
 PRIORITY_REASONS = [
@@ -196,6 +208,7 @@ def seed_demo(
             last_number=spec["last"],
             target_wait_min=spec["target"],
             daily_cap=spec.get("cap"),
+            kind=ServiceKind(spec.get("kind", "intake")),
             position=pos,
             procedures=[Procedure(name=p) for p in spec["procedures"]],
         )

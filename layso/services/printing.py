@@ -38,7 +38,16 @@ from sqlalchemy.orm import Session
 
 from layso import serializers as ser
 from layso.events import Ev
-from layso.models import Device, DeviceKind, Event, Hall, PrintJob, Ticket
+from layso.models import (
+    RESULTS_WORDS,
+    Device,
+    DeviceKind,
+    Event,
+    Hall,
+    PrintJob,
+    ServiceKind,
+    Ticket,
+)
 from layso.models import TicketStatus as Status
 from layso.services.common import business_date, estimate_wait_s, get_hall, record, tz
 from layso.services.tickets import tickets_ahead
@@ -95,6 +104,7 @@ def ticket_view(
         footer=hall.ticket_footer,
         reprint=reprint,
         booked_for=ticket.booked_for.astimezone(tz(hall)) if ticket.booked_for else None,
+        purpose=" / ".join(RESULTS_WORDS) if ticket.service.kind == ServiceKind.RESULTS else None,
     )
 
 

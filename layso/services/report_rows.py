@@ -28,6 +28,7 @@ TICKET_EVENTS = (
     Ev.TICKET_CANCELLED,
     Ev.TICKET_HELD,
     Ev.TICKET_EXPIRED,
+    Ev.TICKET_DOSSIER,
     Ev.TICKET_RATED,
 )
 # the state a ticket is in right after each event
@@ -44,7 +45,7 @@ STATE_AFTER = {
     Ev.TICKET_EXPIRED: "expired",
 }
 STATES = ("waiting", "called", "serving", "held", "done", "no_show", "cancelled", "expired")
-GROUPINGS = ("service", "counter", "clerk", "hour", "day")
+GROUPINGS = ("service", "kind", "counter", "clerk", "hour", "day")
 VISIT_ENDS = (Ev.TICKET_FINISHED, Ev.TICKET_TRANSFERRED, Ev.TICKET_HELD)
 
 
@@ -77,6 +78,8 @@ class TicketRow:
     no_show_at: datetime | None = None
     cancelled_at: datetime | None = None
     expired_at: datetime | None = None
+    dossier_code: str | None = None
+    area_kind: str = "intake"
     transfers: list[dict[str, Any]] = field(default_factory=list)
     counter: int | None = None
     clerk_id: int | None = None
@@ -199,6 +202,11 @@ def load_rows(
             row = rows[ticket_id] = TicketRow(id=ticket_id)
         _apply(row, name, at, seq, user_id, payload)
     targets = _targets(session, hall)
+    kinds = dict(
+        session.execute(
+            sa.select(Service.code, Service.kind).where(Service.hall_id == hall.id)
+        ).all()
+    )
     out = sorted(
         (r for r in rows.values() if r.issued_at is not None),
         key=lambda r: (r.issued_at or start, r.id),
@@ -206,6 +214,8 @@ def load_rows(
     zone = tz(hall)
     for row in out:
         row.target_wait_s = targets.get(row.area)
+        kind = kinds.get(row.area)
+        row.area_kind = kind.value if kind is not None else "intake"
         row.late = _is_late(row, now, zone)
     return out
 
@@ -233,6 +243,8 @@ def _apply(
         row.cancelled_at = at
     elif name == Ev.TICKET_EXPIRED:
         row.expired_at = at
+    elif name == Ev.TICKET_DOSSIER:
+        row.dossier_code = ticket.get("dossier_code")
     elif name == Ev.TICKET_TRANSFERRED:
         row.served_area = str(payload.get("to_service") or row.served_area)
         row.transfers.append(
@@ -287,6 +299,9 @@ class Filters:
     clerk: str | None = None
     status: str | None = None
     late_only: bool = False
+    kind: str | None = None
+    # a search: part of the number or of the dossier code, any case
+    search: str | None = None
 
 
 def filter_rows(rows: Iterable[TicketRow], f: Filters, users: dict[int, User]) -> list[TicketRow]:
@@ -302,6 +317,15 @@ def filter_rows(rows: Iterable[TicketRow], f: Filters, users: dict[int, User]) -
             continue
         if f.late_only and not r.late:
             continue
+        if f.kind and r.area_kind != f.kind:
+            continue
+        if f.search:
+            needle = f.search.casefold()
+            if (
+                needle not in r.display_number.casefold()
+                and needle not in (r.dossier_code or "").casefold()
+            ):
+                continue
         out.append(r)
     return out
 
@@ -340,6 +364,7 @@ def row_dict(
         "number": row.number,
         "area": row.area,
         "area_name": area.name if area else row.area,
+        "area_kind": row.area_kind,
         "served_area": row.served_area,
         "priority": row.priority,
         "state": row.state,
@@ -368,6 +393,7 @@ def row_dict(
         "rating": row.rating,
         "rating_scale": row.rating_scale,
         "rating_reasons": row.rating_reasons,
+        "dossier_code": row.dossier_code,
     }
 
 

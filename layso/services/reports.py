@@ -38,6 +38,8 @@ Definitions (also in the OpenAPI description of the two report endpoints):
   evaluation, whatever the hall's scale (3, 4 or 5) was when it was given: the top level is
   `very_satisfied` (Rất hài lòng), the second `satisfied` (Hài lòng), every lower level
   `dissatisfied` (Không hài lòng) — so `satisfaction_rate` = (very_satisfied + satisfied) ÷ rated.
+- by=kind: the figures of the intake areas and of the results areas (trả kết quả) apart;
+  a ticket counts for the kind of the area that issued its number.
 - Counter and clerk time (by=counter or by=clerk), within the range's days up to `now`:
   `open_s` = time the counter was open (from `counter.changed`: state "open"; paused and closed
   time excluded) — for a clerk, the open time of the counters they were signed in at;
@@ -94,6 +96,11 @@ __all__ = [
     "ticket_log",
     "today",
 ]
+
+KIND_LABELS = {
+    "intake": "Tiếp nhận hồ sơ / Intake",
+    "results": "Trả kết quả / Results",
+}
 
 # --- summaries -------------------------------------------------------------------------------
 
@@ -294,6 +301,9 @@ def summary(
         if by == "service":
             key: Any = r.area
             labels[key] = services[key].name if key in services else key
+        elif by == "kind":
+            key = r.area_kind
+            labels[key] = KIND_LABELS.get(key, key)
         elif by == "counter":
             if r.counter is None:
                 continue
@@ -335,7 +345,7 @@ def summary(
         for key in groups:
             labels[key] = key
 
-    order = list(services) if by == "service" else None
+    order = list(services) if by == "service" else list(KIND_LABELS) if by == "kind" else None
     keys = sorted(groups, key=lambda k: (order.index(k) if order and k in order else 10**6, k))
     out_groups = []
     for key in keys:

@@ -317,7 +317,28 @@ def test_ticket_view_fields() -> None:
         "footer",
         "reprint",
         "booked_for",
+        "purpose",
     ]
+
+
+@pytest.mark.parametrize("profile", ["TM-T20II", "default"])
+def test_a_results_ticket_says_what_it_is_for(profile: str) -> None:
+    """A ticket of a results area (trả kết quả) carries its purpose under the area's name,
+    in text mode and in the drawn image (which grows by the banner)."""
+    purpose = "Nhận kết quả / Collect results"
+    _raw, text = text_ticket(profile, purpose=purpose)
+    flat = " ".join(text.split())
+    assert "Nhận kết quả / Collect results" in flat
+    where = [flat.index(x) for x in ("Justice - Civil status", "Nhận kết quả", "Số thứ tự")]
+    assert where == sorted(where)
+    _raw, plain = text_ticket(profile)
+    assert "Nhận kết quả" not in plain
+    from layso_agent.render import layout_ticket
+
+    with_purpose = layout_ticket(sample_ticket(purpose=purpose))
+    without = layout_ticket(sample_ticket())
+    assert with_purpose.image.height > without.image.height
+    assert with_purpose.number_band[0] > without.number_band[0]
 
 
 def test_wrapping_leaves_no_lone_last_word() -> None:

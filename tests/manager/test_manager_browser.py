@@ -166,7 +166,7 @@ def _config_listener(url: str, token: str) -> tuple[socketio.Client, threading.E
 
 def add_area_in_config(page: Any, url: str) -> None:
     sign_in(page, url, "/manager/config")
-    expect(page.locator("#services tbody tr")).to_have_count(6, timeout=WAIT)  # loaded
+    expect(page.locator("#services tbody tr")).to_have_count(7, timeout=WAIT)  # loaded
     page.click('#cfg-tabs button[data-tab="services"]')
     form = page.locator("#service-form")
     form.locator("input[name=code]").fill("BHXH")
@@ -298,5 +298,5 @@ def test_screenshots_of_log_reports_and_board(
     page.screenshot(path=str(ARTIFACTS / "manager-reports-full.png"), full_page=True)
 
     page.goto(f"{hall.url}/manager/config#services")
-    expect(page.locator("#services tbody tr")).to_have_count(6, timeout=WAIT)
+    expect(page.locator("#services tbody tr")).to_have_count(7, timeout=WAIT)
     page.screenshot(path=str(ARTIFACTS / "manager-config.png"))

@@ -293,6 +293,11 @@
         `Nhấn <kbd>Enter</kbd> để gọi số tiếp theo <small>Press Enter to call the next number</small>`;
     }
     $("cur-facts").hidden = !t;
+    const results = !!t && t.service_kind === "results" && (s === "called" || s === "serving");
+    $("dossier").hidden = !results;
+    if (results && document.activeElement !== $("dossier-code")) {
+      $("dossier-code").value = t.dossier_code || "";
+    }
     $("current").className = "current " + (c.state === "paused" ? "paused" : s || "idle");
     const banner = $("paused-banner");
     banner.hidden = c.state !== "paused";
@@ -732,8 +737,17 @@
     if (await leave()) $("logout-form").submit();
   });
 
+  $("dossier").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const code = $("dossier-code").value.trim();
+    act(counterPath("dossier"), {dossier_code: code || null}, (b) =>
+      code ? bi(`Đã lưu mã hồ sơ ${code} cho số ${b.ticket.display_number}.`, "Dossier code saved.")
+           : bi("Đã xóa mã hồ sơ.", "Dossier code cleared."));
+  });
+
   document.addEventListener("keydown", (e) => {
     if (st.expired) return;
+    if (e.target instanceof Element && e.target.id === "dossier-code") return;  // its own form
     if (document.querySelector("dialog[open]")) return;  // the dialog handles its own keys
     const action = KEYS[e.key];
     if (!action) return;

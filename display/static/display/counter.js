@@ -35,6 +35,9 @@
         el("small", null, t.status === "called" ? "Now calling" : "Now serving"));
       num.textContent = t.display_number;
       sub.append(el("span", null, t.service_name || ""));
+      if (t.service_kind === "results") {
+        sub.append(el("span", {class: "purpose"}, "Nhận kết quả"), el("small", null, "Collect results"));
+      }
     } else {
       box.dataset.state = "idle";
       // nobody is called: say so, never "Xin mời số tiếp theo" as if calling

@@ -122,8 +122,12 @@
       num.textContent = call.number;
       num.style.setProperty("--len", String(Math.max(4, call.number.length)));
       $("call-counter").textContent = String(call.counter);
-      $("call-en").textContent = `Number ${call.number}, please go to counter ${call.counter}`;
-      $("call-service").textContent = call.serviceName || "";
+      $("call-en").textContent = call.results
+        ? `Number ${call.number}, please go to counter ${call.counter} to collect your results`
+        : `Number ${call.number}, please go to counter ${call.counter}`;
+      $("call-service").textContent = call.results
+        ? `${call.serviceName || ""} · Nhận kết quả`
+        : call.serviceName || "";
       box.dataset.ticket = String(call.id);
       box.dataset.counter = String(call.counter);
       if (animate) S.flash(box);
@@ -181,6 +185,8 @@
       .filter((s) => s.active !== false && showsService(s.code))
       .sort((a, b) => (a.position || 0) - (b.position || 0));
     box.replaceChildren();
+    const many = shown.length >= 7;  // four to a row, the count alone (see display.css)
+    box.classList.toggle("many", many);
     for (const s of shown) {
       const card = el("div", "area");
       card.dataset.service = s.code;
@@ -205,7 +211,8 @@
       } else {
         wait.textContent = "Không phải chờ";
       }
-      card.append(name, count, wait, what);  // a grid: name and wait left, count right
+      card.append(name, count, wait);  // a grid: name and wait left, count right
+      if (!many) card.append(what);
       box.append(card);
     }
   }
@@ -358,6 +365,7 @@
       id: t.id, number: t.display_number, counter: counter === null || counter === undefined
         ? t.counter : counter,
       service: t.service, serviceName: t.service_name, callCount: t.call_count || 1,
+      results: t.service_kind === "results",
     };
   }
 

@@ -217,7 +217,9 @@
       b.classList.toggle("off", !ok);
       b.setAttribute("aria-disabled", String(!ok));
       const names = [s.name, s.name_en || ""];
-      b.innerHTML = `<span class="k-area-name">${bi(names)}</span>${areaInfo(s)}`;
+      const purpose = s.kind === "results"
+        ? `<span class="k-purpose">${bi(["Nhận kết quả", "Collect results"])}</span>` : "";
+      b.innerHTML = `<span class="k-area-name">${bi(names)}</span>${purpose}${areaInfo(s)}`;
     });
     const reason = st.reasons.find((r) => r.code === st.prio);
     $("prio-banner").hidden = !reason;
@@ -782,7 +784,9 @@
 
   function showTicketTexts(t) {
     showCheckinTexts(st.checkin);
-    $("t-area").innerHTML = bi([t.service_name || "", t.service_name_en || ""]);
+    $("t-area").innerHTML = bi([t.service_name || "", t.service_name_en || ""]) +
+      (t.service_kind === "results"
+        ? `<span class="k-purpose">${bi(["Nhận kết quả", "Collect results"])}</span>` : "");
     $("t-ahead").innerHTML = bi(T.t_ahead(t.ahead || 0));
     $("t-wait").innerHTML = t.ahead ? bi(T.t_wait(t.estimated_wait_s)) : "";
     const reason = t.priority ? st.reasons.find((r) => r.code === t.priority) : null;

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso import errors
-from layso.models import DailyNumber, Hall, Procedure, Service, User
+from layso.models import DailyNumber, Hall, Procedure, Service, ServiceKind, User
 from layso.services.common import business_date
 from layso.services.config.validation import (
     apply_changes,
@@ -32,6 +32,7 @@ SERVICE_FIELDS = {
     "code",
     "name",
     "name_en",
+    "kind",
     "prefix",
     "first_number",
     "last_number",
@@ -56,6 +57,7 @@ def service_dict(session: Session, hall: Hall, s: Service, now: datetime) -> dic
         "code": s.code,
         "name": s.name,
         "name_en": s.name_en,
+        "kind": s.kind.value,
         "prefix": s.prefix,
         "first_number": s.first_number,
         "last_number": s.last_number,
@@ -88,6 +90,14 @@ def _service_values(data: dict[str, Any], current: Service | None) -> dict[str, 
         new["name"] = text_field({"name": data.get("name")}, "name", "Tên lĩnh vực", lo=1, hi=200)
     if "name_en" in data:
         new["name_en"] = text_field(data, "name_en", "Tên tiếng Anh", hi=200)
+    if "kind" in data:
+        kinds = [k.value for k in ServiceKind]
+        if data["kind"] not in kinds:
+            raise bad(
+                "Loại lĩnh vực phải là 'intake' (tiếp nhận hồ sơ) hoặc 'results' (trả kết quả).",
+                "An area's kind is 'intake' (taking in dossiers) or 'results' (returning results).",
+            )
+        new["kind"] = ServiceKind(data["kind"])
     if "prefix" in data:
         prefix = data["prefix"] if data["prefix"] is not None else ""
         prefix = prefix.strip().upper() if isinstance(prefix, str) else prefix

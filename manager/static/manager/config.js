@@ -181,7 +181,8 @@
     $("services").querySelector("tbody").replaceChildren(...cfg.services.map((s) =>
       el("tr", {dataset: {code: s.code}},
         el("td", {}, el("strong", {}, s.code)),
-        el("td", {}, s.name, s.name_en ? el("div", {class: "hint"}, s.name_en) : null),
+        el("td", {}, s.name, s.name_en ? el("div", {class: "hint"}, s.name_en) : null,
+           s.kind === "results" ? el("div", {class: "hint"}, "Trả kết quả · results") : null),
         el("td", {}, `${numbered(s, s.first_number)} – ${numbered(s, s.last_number)}` +
            (s.step !== 1 ? ` (bước ${s.step})` : "")),
         el("td", {class: "num"}, `${s.target_wait_min} phút`),
@@ -201,6 +202,7 @@
     if (s) {
       for (const k of ["code", "name", "name_en", "prefix", "first_number", "last_number", "step",
                        "target_wait_min", "position"]) f[k].value = s[k] ?? "";
+      f.kind.value = s.kind || "intake";
       f.daily_cap.value = s.daily_cap ?? "";
       f.active.checked = s.active;
       f.procedures.value = s.procedures.join("\n");
@@ -218,7 +220,7 @@
     e.preventDefault();
     const f = serviceForm.elements;
     const body = {
-      name: f.name.value, name_en: f.name_en.value, prefix: f.prefix.value,
+      name: f.name.value, name_en: f.name_en.value, kind: f.kind.value, prefix: f.prefix.value,
       first_number: intOrNull(f.first_number.value), last_number: intOrNull(f.last_number.value),
       step: intOrNull(f.step.value) ?? 1, daily_cap: intOrNull(f.daily_cap.value),
       target_wait_min: intOrNull(f.target_wait_min.value), active: f.active.checked,

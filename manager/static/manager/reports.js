@@ -6,7 +6,7 @@
   const form = $("range-form");
   const KEY_LABEL = {
     day: "Ngày · Day", service: "Lĩnh vực · Area", counter: "Quầy · Counter",
-    clerk: "Cán bộ · Clerk", hour: "Giờ lấy số · Hour",
+    clerk: "Cán bộ · Clerk", hour: "Giờ lấy số · Hour", kind: "Loại lĩnh vực · Kind",
   };
   const BLUE = "#0b4f9c", LIGHT = "#8fb3e0", GREEN = "#2e7d32", AMBER = "#f9a825", RED = "#c62828";
   const charts = {};

@@ -17,8 +17,8 @@ from layso.models import (
     PriorityReason,
     Procedure,
     Service,
-    SlotTemplate,
     ServiceKind,
+    SlotTemplate,
 )
 from layso.services import counters as counter_ops
 from layso.services.accounts import add_device, add_user, create_api_token

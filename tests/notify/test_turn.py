@@ -257,3 +257,27 @@ def test_the_public_status_says_when_the_turn_is_near(
         "phone": None,
         "notify": True,
     }
+
+
+def test_a_near_notice_still_unsent_when_the_ticket_is_called_or_leaves_is_dropped(
+    api: Any, tokens: Callable, client: Any, db: Any, clock: Any, channels: list[int]
+) -> None:
+    """The providers are down (nothing listens on port 9): "near" would come too late."""
+    from layso.services.notify.outbox import Sender
+
+    codes = issue(api, tokens, 4, clock)
+    put_phone(client, codes[0], "0912345678")  # near at once
+    put_phone(client, codes[1], "0987654321")
+    put_phone(client, codes[2], "0933333333")
+    assert [n[0] for n in notices(db)] == ["turn.near"] * 9
+
+    call_next(api, tokens)  # 1001 called
+    assert act(client, codes[1], "leave", {"confirm": True})[0] == 200  # 1002 leaves
+    Sender(db, clock, env={"LAYSO_WEBHOOK_SECRET": "s"}, timeout_s=2).run_once()
+
+    with db.read() as s:
+        left = sorted((r.kind, r.ticket_id) for r in s.scalars(sa.select(NotifyOutbox)))
+    ids = [client.get(f"/api/v1/t/{c}").get_json()["ticket"]["id"] for c in codes[:3]]
+    # 1001's and 1002's near notices are gone; 1003 still waits: its own stay (and 1001's
+    # called ones, tried: failed or waiting for a retry)
+    assert left == sorted([("turn.near", ids[2])] * 3 + [("turn.called", ids[0])] * 3)

@@ -7,7 +7,9 @@ green, so a slow provider never blocks the hub). It loops:
 
 1. **claim** the due rows (``state = pending``, ``next_at`` passed) in a short write transaction:
    each attempt is counted and the row leased for ``lease_s`` (``next_at`` moves on), so that
-   another process does not send it too (PostgreSQL: ``FOR UPDATE SKIP LOCKED``);
+   another process does not send it too (PostgreSQL: ``FOR UPDATE SKIP LOCKED``); a
+   ``turn.near`` notice whose ticket no longer waits (called or gone while a provider was down)
+   is deleted instead — it would come too late;
 2. **send** each one, outside any transaction: one HTTP request (:mod:`.channels`), a short
    timeout, no redirects;
 3. **record** the outcome in another short transaction: ``sent`` (recipient masked); or a
@@ -226,6 +228,9 @@ class Sender:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
+                if row.kind == "turn.near" and not _still_waiting(s, row):
+                    s.delete(row)  # called or gone meanwhile: "near" would come too late
+                    continue
                 row.attempts += 1
                 row.next_at = at + timedelta(seconds=self.lease_s)
                 channel = s.get(NotifyChannel, row.channel_id)
@@ -307,6 +312,15 @@ class Sender:
                     error,
                 )
             return row.state
+
+
+def _still_waiting(session: Any, row: NotifyOutbox) -> bool:
+    from layso.models import Ticket, TicketStatus
+
+    if row.ticket_id is None:
+        return True
+    ticket = session.get(Ticket, row.ticket_id)
+    return ticket is not None and ticket.status == TicketStatus.WAITING
 
 
 def purge(session: Any, *, now: datetime, keep_days: int = KEEP_DAYS) -> int:

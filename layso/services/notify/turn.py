@@ -132,7 +132,8 @@ def queue_moved(session: Session, hall: Hall, service: Service, now: datetime) -
 
 
 def ticket_event(session: Session, hall: Hall, name: str, ticket: Ticket, now: datetime) -> None:
-    """A ticket was called (its second notice) or left the queue (its phone is erased)."""
+    """A ticket was called (its second notice) or left the queue (its phone is erased). A
+    "near" notice still unsent by then (a provider down) is dropped by the sender (too late)."""
     contact = session.get(TicketContact, ticket.id)
     if contact is None or contact.phone is None:
         return

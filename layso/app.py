@@ -60,11 +60,11 @@ def create_app(
         LAYSO_RATE_PHONE=20,
         LAYSO_RATE_PHONE_ADDR=120,
         # bookings (layso/booking_api.py): per client address, per phone, reads per address
-        LAYSO_RATE_BOOK=int(os.environ.get("LAYSO_BOOK_RATE", "10")),
+        LAYSO_RATE_BOOK=settings.book_rate_per_minute,
         LAYSO_RATE_BOOK_PHONE=3,
         LAYSO_RATE_BOOK_READ=240,
         # ID numbers are kept as an HMAC under this key (services/bookings.hash_id)
-        LAYSO_ID_HASH_KEY=os.environ.get("LAYSO_ID_HASH_KEY") or settings.secret_key,
+        LAYSO_ID_HASH_KEY=settings.id_hash_key,
         LAYSO_VOICE_CACHE_BYTES=settings.voice_cache_mb * 1024 * 1024,
         LAYSO_REDIS_URL=settings.redis_url,  # rate-limit counters shared by every process
         LAYSO_DATABASE_URL=settings.database_url,

@@ -34,6 +34,10 @@ class Settings:
     public_url: str = ""
     issue_rate_per_minute: int = 30
     login_rate_per_minute: int = 10
+    # bookings made per client address per minute (layso/booking_api.py)
+    book_rate_per_minute: int = 10
+    # ID numbers (CCCD) are kept only as an HMAC under this key; empty: the secret key
+    id_hash_key: str = ""
     # spoken-call WAVs one device may fetch per minute, and the disk their cache may fill
     audio_rate_per_minute: int = 60
     voice_cache_mb: int = 50
@@ -61,10 +65,12 @@ class Settings:
             "timezone": env.get("LAYSO_TIMEZONE", "Asia/Ho_Chi_Minh"),
             "async_mode": env.get("LAYSO_ASYNC_MODE", "eventlet"),
             "public_url": env.get("LAYSO_PUBLIC_URL", ""),
+            "id_hash_key": env.get("LAYSO_ID_HASH_KEY", ""),
         }
         for key, var in (
             ("issue_rate_per_minute", "LAYSO_ISSUE_RATE"),
             ("login_rate_per_minute", "LAYSO_LOGIN_RATE"),
+            ("book_rate_per_minute", "LAYSO_BOOK_RATE"),
             ("audio_rate_per_minute", "LAYSO_AUDIO_RATE"),
             ("voice_cache_mb", "LAYSO_VOICE_CACHE_MB"),
             ("trusted_proxies", "LAYSO_TRUSTED_PROXIES"),
@@ -94,6 +100,10 @@ class Settings:
                     "LAYSO_MAX_CONNECTIONS must be a whole number, "
                     f"got {env['LAYSO_MAX_CONNECTIONS']!r}"
                 ) from None
+        if 0 < len(env.get("LAYSO_ID_HASH_KEY", "")) < 16:
+            raise ConfigError(
+                "LAYSO_ID_HASH_KEY must be at least 16 characters (it keys ID hashes)"
+            )
         values.update(overrides)
         return cls(**values).resolved()  # type: ignore[arg-type]
 
@@ -118,7 +128,12 @@ class Settings:
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError(f"LAYSO_REDIS_URL must start with redis://, got {self.redis_url!r}")
         if (
-            min(self.issue_rate_per_minute, self.login_rate_per_minute, self.audio_rate_per_minute)
+            min(
+                self.issue_rate_per_minute,
+                self.login_rate_per_minute,
+                self.audio_rate_per_minute,
+                self.book_rate_per_minute,
+            )
             < 1
         ):
             raise ConfigError("rate limits must be at least 1 per minute")
@@ -148,7 +163,12 @@ class Settings:
             )
         secret = self.secret_key or _instance_secret(instance)
         return replace(
-            self, instance_path=instance, database_url=db_url, printer=printer, secret_key=secret
+            self,
+            instance_path=instance,
+            database_url=db_url,
+            printer=printer,
+            secret_key=secret,
+            id_hash_key=self.id_hash_key or secret,
         )
 
     @property

@@ -155,6 +155,10 @@ def test_bad_cli_input_is_refused_clearly(
         ("LAYSO_TIMEZONE", "Mars/Olympus", "LAYSO_TIMEZONE"),
         ("LAYSO_REDIS_URL", "http://x", "LAYSO_REDIS_URL"),
         ("LAYSO_ISSUE_RATE", "many", "LAYSO_ISSUE_RATE"),
+        ("LAYSO_BOOK_RATE", "many", "LAYSO_BOOK_RATE"),
+        ("LAYSO_BOOK_RATE", "0", "at least 1 per minute"),
+        ("LAYSO_ID_HASH_KEY", "short", "LAYSO_ID_HASH_KEY"),
+        ("LAYSO_ALERT_INTERVAL", "0.01", "LAYSO_ALERT_INTERVAL"),
     ],
 )
 def test_bad_configuration_stops_at_start_with_a_clear_message(

@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from layso.cli import run_day_end
 from layso.models import AuditEntry, Event, Hall, Ticket, TicketStatus
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 HOURS = {"days": [0, 1, 2, 3, 4, 5], "ranges": [["07:30", "11:30"], ["13:30", "17:00"]]}
 
 

@@ -13,7 +13,12 @@ from layso.services import printing
 from layso.services.common import get_hall
 from layso.voice_words import with_results_purpose
 
-pytestmark = pytest.mark.usefixtures("demo")
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize(
+        "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 
 
 def patch(api: Any, tokens: Any, path: str, body: dict[str, Any]) -> tuple[int, Any]:

@@ -154,8 +154,13 @@ def _write_events(session: Session) -> None:
     """Insert the events recorded since the last flush, in one statement (before the flush
     that writes the hall's new seq, and before any query that could read them)."""
     rows = session.info.pop(_EVENT_ROWS, None)
-    if rows:
-        session.connection().execute(Event.__table__.insert(), rows)
+    if not rows:
+        return
+    conn = session.connection()
+    if len(rows) == 1 or conn.dialect.name == "sqlite":
+        conn.execute(Event.__table__.insert(), rows)  # sqlite3's executemany: one C loop
+    else:  # one multi-row VALUES: pg8000's executemany is a round trip per row
+        conn.execute(Event.__table__.insert().values(rows))
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from layso import errors
 from layso import serializers as ser
@@ -107,6 +108,9 @@ def _bump_daily_number(session: Session, service: Service, day: date) -> int:
     return int(session.execute(stmt, {"service_id": service.id, "day": day}).scalar_one())
 
 
+_INSERT_TICKET = sa.insert(Ticket).returning(Ticket)
+
+
 def issue_ticket(
     session: Session,
     hall: Hall,
@@ -146,7 +150,9 @@ def issue_ticket(
     number = service.first_number + (count - 1) * service.step
     if number > service.last_number or (service.daily_cap and count > service.daily_cap):
         raise errors.NumbersExhausted(service=service.name)  # rolls the bump back
-    ticket = Ticket(
+    # one INSERT ... RETURNING (ORM bulk insert): the ticket comes back as a persistent object
+    # without a unit-of-work flush
+    values = dict(
         hall_id=hall.id,
         issued_service_id=service.id,
         service_id=service.id,
@@ -163,10 +169,9 @@ def issue_ticket(
         booked_for=booked_for,
         from_booking=from_booking,
     )
-    ticket.service = service
-    ticket.issued_service = service
-    session.add(ticket)
-    session.flush()
+    ticket = session.scalars(_INSERT_TICKET, [values]).one()
+    set_committed_value(ticket, "service", service)
+    set_committed_value(ticket, "issued_service", service)
     figures: QueueFigures | None = None
     if queued_at is None:
         ahead, figures = _new_ticket_position(session, hall, ticket, now)

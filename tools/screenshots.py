@@ -177,6 +177,26 @@ def run(out: Path) -> None:
                 kiosk.wait_for_timeout(1500)
                 shoot(kiosk, out, "kiosk-home-1080x1920")
 
+                kiosk.locator("#go-checkin").click()
+                kiosk.wait_for_timeout(600)
+                shoot(kiosk, out, "kiosk-checkin-1080x1920")
+                kiosk.goto(f"{url}/kiosk")
+                kiosk.wait_for_timeout(1000)
+
+                book = page(390, 844)
+                book.goto(f"{url}/dat-lich")
+                book.wait_for_timeout(1000)
+                shoot(book, out, "booking-areas-390x844")
+                book.locator("#bk-areas button[data-area='TP']").click()
+                book.locator("#bk-days button:not([disabled])").nth(1).click()
+                book.wait_for_timeout(600)
+                shoot(book, out, "booking-slots-390x844")
+                book.locator("#bk-slots button:not([disabled])").first.click()
+                book.locator("#bk-phone").fill("0912345678")
+                book.locator("#bk-submit").click()
+                expect(book.locator("#bk-done")).to_be_visible(timeout=WAIT)
+                shoot(book, out, "booking-done-390x844")
+
                 tickets = [hall.issue(s) for s in ("TP", "TP", "CT", "DD", "LD", "TP", "KD")]
                 tickets.append(hall.issue("TP", "NCT"))
                 phone = page(390, 844)
@@ -234,7 +254,8 @@ def run(out: Path) -> None:
 
                 manager = page(1366, 768)
                 sign_in(manager, url, "manager", "/manager")
-                for name in ("", "log", "reports", "config", "suggestions", "audit"):
+                names = ("", "log", "reports", "official", "bookings", "notify", "config")
+                for name in (*names, "suggestions", "audit"):
                     manager.goto(f"{url}/manager/{name}")
                     manager.wait_for_timeout(1500)
                     shoot(manager, out, f"manager-{name or 'board'}-1366x768")

@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,9 @@ def main() -> None:
     parser.add_argument("--show", choices=OPS, default=None)
     parser.add_argument("--cprofile", default=None)
     parser.add_argument(
+        "--keys", action="store_true", help="send an Idempotency-Key with every request"
+    )
+    parser.add_argument(
         "--calls", action="store_true", help="also count Python function calls per request"
     )
     args = parser.parse_args()
@@ -147,6 +151,10 @@ def main() -> None:
                     profile.enable()
                 if calls and i >= 5:
                     calls[op].enable()
+                if args.keys:
+                    key = {"Idempotency-Key": str(uuid.uuid4())}
+                    kiosk.update(key)
+                    clerk.update(key)
                 t0 = time.process_time()
                 r = requests[op]()
                 spent = (time.process_time() - t0) * 1000
@@ -169,7 +177,8 @@ def main() -> None:
         floor = floor_cpu_ms(tmp, max(args.rounds, 200))
 
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"{backend}, {args.rounds} rounds of issue → next → start → finish, counter 1")
+    keys = ", an Idempotency-Key each" if args.keys else ""
+    print(f"{backend}, {args.rounds} rounds of issue → next → start → finish, counter 1{keys}")
     head = f"{'request':<8} {'statements':>10} {'CPU ms p50':>11} {'CPU ms mean':>12}"
     print(head + (f" {'Python calls':>13}" if calls else ""))
     for op in OPS:

@@ -57,13 +57,19 @@ class Stored:
     body: dict[str, Any]
 
 
+_LOOKUP = (
+    sa.select(IdempotencyKey.scope, IdempotencyKey.status, IdempotencyKey.response)
+    .where(
+        IdempotencyKey.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+        IdempotencyKey.key == sa.bindparam("key", type_=sa.String),
+    )
+    .limit(1)
+)  # built once, like the insert below: a keyed request costs two plain statements
+
+
 def lookup(session: Session, hall: Hall, key: str, scope: str, digest: str) -> Stored | None:
     """The stored answer for this key, if any; 422 when it was used for something else."""
-    row = session.scalars(
-        sa.select(IdempotencyKey).where(
-            IdempotencyKey.hall_id == hall.id, IdempotencyKey.key == key
-        )
-    ).first()
+    row = session.execute(_LOOKUP, {"hall_id": hall.id, "key": key}).first()
     if row is None:
         return None
     response = row.response if isinstance(row.response, dict) else {}
@@ -83,18 +89,19 @@ def remember(
     *,
     now: datetime,
 ) -> None:
-    """Store the answer in the caller's transaction (the unique constraint guards races)."""
-    session.add(
-        IdempotencyKey(
-            hall_id=hall.id,
-            scope=scope[:60],
-            key=key,
-            status=status,
-            response={"request": digest, "body": body},
-            created_at=now,
-        )
+    """Store the answer in the caller's transaction, at once (the unique constraint guards
+    races: a second process's insert fails here, inside the caller's transaction)."""
+    session.connection().execute(
+        IdempotencyKey.__table__.insert(),
+        {
+            "hall_id": hall.id,
+            "scope": scope[:60],
+            "key": key,
+            "status": status,
+            "response": {"request": digest, "body": body},
+            "created_at": now,
+        },
     )
-    session.flush()
 
 
 def purge(session: Session, *, now: datetime) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -47,6 +49,16 @@ class Hall:
         with sqlite3.connect(self.instance / "layso.sqlite3", timeout=30) as conn:
             return conn.execute(statement, args).fetchall()
 
+    def set_morning(self, hour: int = 10) -> ZoneInfo:
+        """Give the hall a time zone where it is now `hour`:xx, whatever the real hour: days,
+        slots and check-in windows are the hall's local ones, so a test that books "an hour
+        ahead today" holds at any hour (no clock hook in the server). The zone is an
+        ``Etc/GMT±N`` one, whose sign is inverted: ``Etc/GMT-3`` is UTC+3."""
+        offset = (hour - datetime.now(UTC).hour + 12) % 24 - 12  # -12 … +11 hours from UTC
+        name = "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+        self.sql("UPDATE hall SET timezone = ?", name)
+        return ZoneInfo(name)
+
     def kiosk_url(self, **params: Any) -> str:
         query = "&".join(f"{k}={v}" for k, v in {"token": self.token("kiosk"), **params}.items())
         return f"{self.url}/kiosk?{query}"
@@ -54,11 +66,12 @@ class Hall:
 
 @pytest.fixture
 def kiosk_hall(tmp_path: Path, server_env_factory, demo_seed, servers) -> Callable[..., Hall]:
-    """kiosk_hall(printer="none", mode="eventlet") → the real server with the demo hall."""
+    """kiosk_hall(printer="none", mode="eventlet", **LAYSO_vars) → the real server with the
+    demo hall (the extra variables go to the server's environment)."""
 
-    def start(printer: str = "none", mode: str = "eventlet") -> Hall:
+    def start(printer: str = "none", mode: str = "eventlet", **extra: str) -> Hall:
         instance = tmp_path / "instance"
-        env = server_env_factory(instance, LAYSO_ASYNC_MODE=mode, LAYSO_PRINTER=printer)
+        env = server_env_factory(instance, LAYSO_ASYNC_MODE=mode, LAYSO_PRINTER=printer, **extra)
         demo = demo_seed(env)
         log = tmp_path / "server.log"
         hall = Hall(servers(env, log), demo, instance, lambda: None)

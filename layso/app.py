@@ -99,14 +99,16 @@ def create_app(
         message_queue=settings.redis_url,
         join_timeout=settings.join_timeout_s,
     )
-    from layso.services.notify.outbox import Sender, sender_settings
+    from layso.services.notify.outbox import Sender
 
     # the notices' sender (layso.services.notify.outbox); `layso run` starts it
     app.extensions["layso.notify"] = Sender(
         database,
         app.extensions["layso.clock"],
         spawn=hub.socketio.start_background_task,
-        **sender_settings(os.environ),  # type: ignore[arg-type]
+        retry_s=settings.notify_retry_s,
+        attempts=settings.notify_attempts,
+        timeout_s=settings.notify_timeout_s,
     )
 
     from layso import monitor

@@ -49,6 +49,11 @@ class Settings:
     join_timeout_s: float = 5.0
     # how often the running server looks at device health and the hall's alerts (0: never)
     alert_interval_s: float = 5.0
+    # the notifier's sender (layso/services/notify/outbox.py): first retry delay (doubling),
+    # tries before a notice is given up, seconds a provider has to answer
+    notify_retry_s: float = 10.0
+    notify_attempts: int = 6
+    notify_timeout_s: float = 5.0
     testing: bool = False
 
     @classmethod
@@ -71,6 +76,7 @@ class Settings:
             ("issue_rate_per_minute", "LAYSO_ISSUE_RATE"),
             ("login_rate_per_minute", "LAYSO_LOGIN_RATE"),
             ("book_rate_per_minute", "LAYSO_BOOK_RATE"),
+            ("notify_attempts", "LAYSO_NOTIFY_ATTEMPTS"),
             ("audio_rate_per_minute", "LAYSO_AUDIO_RATE"),
             ("voice_cache_mb", "LAYSO_VOICE_CACHE_MB"),
             ("trusted_proxies", "LAYSO_TRUSTED_PROXIES"),
@@ -84,6 +90,8 @@ class Settings:
             ("header_timeout_s", "LAYSO_HEADER_TIMEOUT"),
             ("join_timeout_s", "LAYSO_JOIN_TIMEOUT"),
             ("alert_interval_s", "LAYSO_ALERT_INTERVAL"),
+            ("notify_retry_s", "LAYSO_NOTIFY_RETRY_S"),
+            ("notify_timeout_s", "LAYSO_NOTIFY_TIMEOUT_S"),
         ):
             if env.get(var):
                 try:
@@ -152,6 +160,13 @@ class Settings:
                 f"LAYSO_ALERT_INTERVAL must be 0 (off) or 0.2 to 600 seconds, "
                 f"got {self.alert_interval_s}"
             )
+        for name, value, low, high in (
+            ("LAYSO_NOTIFY_RETRY_S", self.notify_retry_s, 0.1, 3600),
+            ("LAYSO_NOTIFY_TIMEOUT_S", self.notify_timeout_s, 0.5, 120),
+            ("LAYSO_NOTIFY_ATTEMPTS", self.notify_attempts, 1, 10_000),
+        ):
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be from {low:g} to {high:g}, got {value}")
         if not 1 <= self.voice_cache_mb <= 100_000:
             raise ConfigError(
                 f"LAYSO_VOICE_CACHE_MB must be 1 to 100000 (megabytes), got {self.voice_cache_mb}"

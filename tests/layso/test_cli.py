@@ -159,6 +159,9 @@ def test_bad_cli_input_is_refused_clearly(
         ("LAYSO_BOOK_RATE", "0", "at least 1 per minute"),
         ("LAYSO_ID_HASH_KEY", "short", "LAYSO_ID_HASH_KEY"),
         ("LAYSO_ALERT_INTERVAL", "0.01", "LAYSO_ALERT_INTERVAL"),
+        ("LAYSO_NOTIFY_RETRY_S", "soon", "LAYSO_NOTIFY_RETRY_S"),
+        ("LAYSO_NOTIFY_ATTEMPTS", "0", "LAYSO_NOTIFY_ATTEMPTS"),
+        ("LAYSO_NOTIFY_TIMEOUT_S", "-1", "LAYSO_NOTIFY_TIMEOUT_S"),
     ],
 )
 def test_bad_configuration_stops_at_start_with_a_clear_message(

@@ -26,8 +26,9 @@ a crash is due again when its lease ends, so delivery is at least once; the deli
 (``<hall>-<row id>``, the webhook's ``X-Layso-Delivery``, ZNS's ``tracking_id``, SMS ``ref``)
 lets the receiving side drop a repeat.
 
-Environment: ``LAYSO_NOTIFY_RETRY_S`` (first retry delay, default 10), ``LAYSO_NOTIFY_ATTEMPTS``
-(tries before giving up, default 6), ``LAYSO_NOTIFY_TIMEOUT_S`` (per request, default 5).
+Settings (layso/config.py, validated at start): ``LAYSO_NOTIFY_RETRY_S`` (first retry delay,
+default 10), ``LAYSO_NOTIFY_ATTEMPTS`` (tries before giving up, default 6),
+``LAYSO_NOTIFY_TIMEOUT_S`` (per request, default 5).
 """
 
 from __future__ import annotations
@@ -89,15 +90,6 @@ def http_post(req: HttpRequest, timeout: float) -> tuple[int, bytes]:
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         raise ChannelError(f"no answer: {reason}") from None
-
-
-def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
-    try:
-        value = float(env.get(name) or default)
-    except ValueError:
-        logger.warning("%s is not a number; using %g", name, default)
-        return default
-    return value if value > 0 else default
 
 
 class Sender:
@@ -335,12 +327,3 @@ def purge(session: Any, *, now: datetime, keep_days: int = KEEP_DAYS) -> int:
     if gone:
         logger.info("deleted %d old notices", gone)
     return int(gone or 0)
-
-
-def sender_settings(env: Mapping[str, str]) -> dict[str, float | int]:
-    """The sender's knobs from ``LAYSO_NOTIFY_*`` (a bad value: logged, the default kept)."""
-    return {
-        "retry_s": _float_env(env, "LAYSO_NOTIFY_RETRY_S", 10.0),
-        "attempts": int(_float_env(env, "LAYSO_NOTIFY_ATTEMPTS", 6)),
-        "timeout_s": _float_env(env, "LAYSO_NOTIFY_TIMEOUT_S", 5.0),
-    }

@@ -25,8 +25,8 @@ from flask import Flask, current_app, request
 from layso.db import Database
 from layso.events import Ev
 from layso.hub import NAMESPACE, socketio
-from layso.models import Device, Hall
-from layso.services import alerts, health
+from layso.models import Device, DeviceKind, Hall
+from layso.services import alerts, health, printing
 from layso.services.accounts import Principal
 from layso.services.common import get_hall
 
@@ -93,7 +93,27 @@ class Monitor:
             }
         self.presence.beat(sid, fields, self.clock())
         self.persist_if_changed(sender.hall, sender.device, online=True)
+        if sender.kind == DeviceKind.PRINT_AGENT.value and "paper" in fields:
+            self.agent_paper(sender.hall, sender.device, fields["paper"])
         return {"ok": True}
+
+    def agent_paper(self, slug: str, device: int, paper: str) -> None:
+        """A print agent's beat is its printer's state as it reads it now (DLE EOT): the
+        printer state kept on its row (from ``print.status`` and its print results, which the
+        board and the paper alert read first) follows it, or a paper_out reported by
+        ``print.status`` would outlive the paper put back in. A read, and a write only when
+        it differs."""
+        with self.db.read() as s:
+            row = s.get(Device, device)
+            if row is None or row.printer_state == paper:
+                return
+        with self.db.write() as s:
+            hall = get_hall(s, slug, lock=True)
+            row = s.get(Device, device)
+            if row is None or row.revoked_at is not None:
+                return
+            detail = None if paper in ("ok", "paper_low") else row.printer_detail
+            printing.set_agent_state(s, hall, device, paper, detail, now=self.clock())
 
     def persist_if_changed(self, slug: str, device: int, *, online: bool) -> None:
         new = self.presence.health(device, online)

@@ -43,12 +43,22 @@ def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket
     wins), so a call reads at most five rows, in one statement (each part by index, LIMIT 1),
     however long the queues are.
     """
-    waiting = (Ticket.hall_id == counter.hall_id, Ticket.status == TicketStatus.WAITING)
-    areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter.id)
+    params = {"hall_id": counter.hall_id, "counter_id": counter.id, "now": now}
+    return list(session.scalars(_CANDIDATES, params))
+
+
+def _candidates_statement() -> sa.Select[Any]:
+    """:func:`candidates`' statement, built once (parameters: hall_id, counter_id, now):
+    building its five parts and their cache key cost more than running it."""
+    counter_id = sa.bindparam("counter_id", type_=sa.Integer)
+    now = sa.bindparam("now", type_=Ticket.__table__.c.queued_at.type)
+    hall_id = sa.bindparam("hall_id", type_=sa.Integer)
+    waiting = (Ticket.hall_id == hall_id, Ticket.status == TicketStatus.WAITING)
+    areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter_id)
     queue = (Ticket.target_counter_id.is_(None), Ticket.service_id.in_(areas))
     booked = (Ticket.booked_for.is_not(None), Ticket.queued_at <= now)
     walk_in = (Ticket.booked_for.is_(None),)
-    parts: list[tuple[Any, ...]] = [(Ticket.target_counter_id == counter.id,)]
+    parts: list[tuple[Any, ...]] = [(Ticket.target_counter_id == counter_id,)]
     for cls in (Ticket.priority.is_not(None), Ticket.priority.is_(None)):
         parts += [(*queue, *booked, cls), (*queue, *walk_in, cls)]
     firsts = [
@@ -60,8 +70,10 @@ def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket
         for where in parts
     ]
     ids = sa.union_all(*(sa.select(first.c.id) for first in firsts))
-    stmt = sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.queued_at, Ticket.id)
-    return list(session.scalars(stmt))
+    return sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.queued_at, Ticket.id)
+
+
+_CANDIDATES = _candidates_statement()
 
 
 def _merge(tickets: list[Ticket], now: datetime) -> Ticket | None:

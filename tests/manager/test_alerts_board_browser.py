@@ -1,6 +1,8 @@
 """The manager board during a scripted day on the real server, in headless Chromium: an alert
 appears when a ticket waits past its area's target and clears when it is called; a pause shows
-its reason; a display page's heartbeat shows it online, and its loss raises an alert."""
+its reason, and a pause past the hall's limit shows an alert until the counter resumes; a long
+queue shows one until a counter calls; a display page's heartbeat shows it online, and its loss
+raises an alert; the reports page counts the day's alerts by kind."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from layso.db import Database
-from layso.models import Ticket
+from layso.models import Counter, Ticket
 from tests.conftest import Server, seed_demo_instance, server_env, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -59,7 +62,19 @@ def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
     srv, demo = server
     manager, kiosk = demo["manager"]["token"], demo["devices"]["kiosk"]
     clerk2 = demo["counters"][1]["token"]
-    _call(srv, manager, "PATCH", "config/hall", {"alert_settings": {"device_offline_s": 3}})
+    _call(
+        srv,
+        manager,
+        "PATCH",
+        "config/hall",
+        {
+            "alert_settings": {
+                "device_offline_s": 3,
+                "pause_max_min": 1,
+                "max_waiting_by_service": {"DD": 2},
+            }
+        },
+    )
     board = page_factory(1440, 900)
     _sign_in(board, srv.url)
     expect(board.locator("#status")).to_have_class(re.compile("online"), timeout=WAIT)
@@ -92,6 +107,30 @@ def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
     expect(card).to_contain_text("Đi họp", timeout=WAIT)
     expect(card).to_contain_text("Meeting")
 
+    # the meeting began 2 min ago (the hall's limit: 1 min; minutes are whole, so the pause's
+    # start is moved back in the database): the board says so; counter 2 resumes, it clears
+    database = Database(f"sqlite:///{Path(srv.env['LAYSO_INSTANCE']) / 'layso.sqlite3'}")
+    with database.write() as s:
+        counter = s.scalar(sa.select(Counter).where(Counter.number == 2))
+        assert counter is not None and counter.state_since is not None
+        counter.state_since -= timedelta(minutes=2)
+    database.dispose()
+    long_pause = board.locator('#alerts li[data-kind="counter_paused"]')
+    expect(long_pause).to_be_visible(timeout=WAIT)
+    expect(long_pause).to_contain_text("Quầy 2 tạm dừng đã 2 phút (Đi họp)")
+    expect(long_pause).to_contain_text("Counter 2 has been paused for 2 min")
+    _call(srv, clerk2, "POST", "counters/2/resume")
+    expect(long_pause).to_have_count(0, timeout=WAIT)
+
+    # two wait in Đất đai, whose limit is 2: a long queue; counter 3 calls one, it clears
+    for _ in range(2):
+        _call(srv, kiosk, "POST", "tickets", {"service": "DD"})
+    long_queue = board.locator('#alerts li[data-kind="queue_length"]')
+    expect(long_queue).to_be_visible(timeout=WAIT)
+    expect(long_queue).to_contain_text("2 người đang chờ (ngưỡng 2)")
+    _call(srv, demo["counters"][2]["token"], "POST", "counters/3/next")
+    expect(long_queue).to_have_count(0, timeout=WAIT)
+
     # the hall's display comes up: its heartbeat shows it online with its page version
     display_id = next(
         d["device"]
@@ -115,6 +154,16 @@ def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
     wall.goto(f"{srv.url}/display?token={demo['devices']['display']}")
     expect(offline).to_have_count(0, timeout=WAIT)
     expect(row).to_have_attribute("data-online", "true")
+
+    # the reports page counts the day's alerts by kind, as the report does
+    by_kind = {k["kind"]: k for k in _call(srv, manager, "GET", "reports/alerts")["by_kind"]}
+    assert by_kind["counter_paused"]["alerts"] == 1 and by_kind["queue_length"]["alerts"] == 1
+    assert by_kind["ticket_wait"]["alerts"] == 1 and by_kind["device_offline"]["alerts"] >= 1
+    board.goto(f"{srv.url}/manager/reports")
+    for kind, text in (("counter_paused", "Quầy tạm dừng lâu"), ("queue_length", "Hàng chờ dài")):
+        line = board.locator(f'#alerts-report tr[data-kind="{kind}"]')
+        expect(line).to_contain_text(text, timeout=WAIT)
+        expect(line.locator("td").nth(1)).to_have_text("1")
 
 
 def test_a_manager_sets_thresholds_and_pause_reasons_and_reads_pauses_in_reports(

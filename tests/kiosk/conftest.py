@@ -59,6 +59,21 @@ class Hall:
         self.sql("UPDATE hall SET timezone = ?", name)
         return ZoneInfo(name)
 
+    def slots_all_day(self, area: str, slot_min: int = 5, capacity: int = 2) -> None:
+        """Let `area` be booked every day, 00:00–23:55, in `slot_min`-minute slots."""
+        self.sql(
+            "DELETE FROM slot_template WHERE service_id = (SELECT id FROM service WHERE code=?)",
+            area,
+        )
+        self.sql(
+            'INSERT INTO slot_template (hall_id, service_id, weekdays, start, "end", slot_min,'
+            " capacity, active) SELECT hall_id, id, '[0,1,2,3,4,5,6]', '00:00', '23:55', ?, ?, 1"
+            " FROM service WHERE code=?",
+            slot_min,
+            capacity,
+            area,
+        )
+
     def kiosk_url(self, **params: Any) -> str:
         query = "&".join(f"{k}={v}" for k, v in {"token": self.token("kiosk"), **params}.items())
         return f"{self.url}/kiosk?{query}"

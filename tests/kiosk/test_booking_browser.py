@@ -55,14 +55,7 @@ def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
     previews = tmp_path / "previews"
     hall = kiosk_hall(f"preview:{previews}?mode=text")
     hall.set_morning()  # an hour ahead is still today, whatever the hour in Hà Nội
-    hall.sql(
-        "DELETE FROM slot_template WHERE service_id = (SELECT id FROM service WHERE code='TP')"
-    )
-    hall.sql(
-        'INSERT INTO slot_template (hall_id, service_id, weekdays, start, "end", slot_min,'
-        " capacity, active) SELECT hall_id, id, '[0,1,2,3,4,5,6]', '00:00', '23:55', 5, 2, 1"
-        " FROM service WHERE code='TP'"
-    )
+    hall.slots_all_day("TP")  # 5-minute slots, 2 places each
     hall.sql("UPDATE booking_rule SET checkin_before_min = 30, lead_min = 5")
 
     def counter(action: str) -> Any:

@@ -145,6 +145,7 @@ class Monitor:
     def sweep(self) -> int:
         """One round: devices, then every hall's alerts; the number of alert changes written."""
         now = self.clock()
+        self.presence.connected(now)
         with self.db.read() as s:
             halls = list(s.scalars(sa.select(Hall)))
             limits = {h.slug: float(alerts.settings(h)["device_offline_s"]) for h in halls}

@@ -135,6 +135,15 @@ class Presence:
                 seen.sids.discard(sid)
                 seen.last_seen = max(seen.last_seen, at)
 
+    def connected(self, now: datetime) -> None:
+        """A device with a connection open to this process is seen now: silent means no beat
+        and no connection. (Beats come every ~25 s, and a hall's threshold may be shorter; a
+        page that hangs stops answering the hub's pings and is disconnected.)"""
+        with self.lock:
+            for seen in self.devices.values():
+                if seen.sids and now > seen.last_seen:
+                    seen.last_seen = now
+
     def sender(self, sid: str) -> Seen | None:
         with self.lock:
             device = self.by_sid.get(sid)

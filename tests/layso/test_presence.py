@@ -75,6 +75,50 @@ def test_a_device_beating_to_one_process_is_not_called_gone_by_another(
         assert set(alerts.open_alerts(s, get_hall(s, "demo"))) == {f"device_offline:{display.id}"}
 
 
+def test_a_device_still_connected_between_two_beats_is_never_called_offline(
+    db: Database, clock: Any
+) -> None:
+    """A hall's threshold shorter than the pages' 25 s between beats: a connected device stays
+    online (before, it went offline and back at every beat, each time with an alert)."""
+    alerts.forget()
+    with db.write() as s:
+        update_hall(
+            s,
+            get_hall(s, "demo", lock=True),
+            {"alert_settings": {"device_offline_s": 10}},
+            user=None,
+            now=clock(),
+        )
+    display = _display(db)
+    m = Monitor(db, clock, 0)
+    m.joined("sid-1", "demo", display)
+    assert m.beat("sid-1", {"version": "wall@1"}) == {"ok": True}
+    for _ in range(10):  # 25 s between beats, a sweep every 5 s
+        for _ in range(5):
+            clock.advance(5)
+            m.sweep()
+        m.beat("sid-1", {"version": "wall@1"})
+
+    assert _health(db, display.id)["online"] is True
+    with db.read() as s:
+        statuses = [
+            e.payload["online"]
+            for e in s.scalars(sa.select(Event).where(Event.name == Ev.DEVICE_STATUS))
+        ]
+        raised = s.scalar(sa.select(sa.func.count()).where(Event.name == Ev.ALERT_RAISED))
+    assert statuses == [True] and raised == 0
+
+    m.left("sid-1")  # the connection ends: its silence starts now
+    clock.advance(9)
+    m.sweep()
+    assert _health(db, display.id)["online"] is True
+    clock.advance(1)
+    m.sweep()
+    assert _health(db, display.id)["online"] is False
+    with db.read() as s:
+        assert set(alerts.open_alerts(s, get_hall(s, "demo"))) == {f"device_offline:{display.id}"}
+
+
 def test_a_flood_of_beats_is_refused_beyond_a_small_burst(db: Database, clock: Any) -> None:
     display = _display(db)
     m = Monitor(db, clock, 0)

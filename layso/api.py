@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +19,13 @@ from layso import errors
 from layso import serializers as ser
 from layso.apidoc import IDEMPOTENCY_KEY, doc, obj, query, ref
 from layso.limits import rate_limit
-from layso.models import Device, DeviceKind, Role
+from layso.models import Device, DeviceKind, Role, User
 from layso.services import counters as ops
 from layso.services import dossiers
 from layso.services import idempotency as idem
 from layso.services import state as state_ops
 from layso.services import tickets as ticket_ops
-from layso.services.common import get_counter, get_ticket
+from layso.services.common import by_id, get_counter, get_ticket
 from layso.web import (
     Context,
     field_int,
@@ -433,11 +434,12 @@ def events(slug: str) -> ResponseReturnValue:
 
 
 def _user(c: Any) -> Any:
-    from layso.models import User
-
     if c.principal.kind != "user":
         raise errors.Forbidden()
-    return c.session.get(User, c.principal.id)
+    return by_id(c.session, _USER, User, c.principal.id)
+
+
+_USER = sa.select(User).where(User.id == sa.bindparam("id", type_=sa.Integer))  # built once
 
 
 def _plain(c: Any, t: Any) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from layso import errors
 from layso import serializers as ser
@@ -53,6 +54,16 @@ _COUNTER = sa.select(Counter).where(
     Counter.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
     Counter.number == sa.bindparam("number", type_=sa.Integer),
 )
+
+
+def by_id(session: Session, stmt: sa.Select[Any], model: type[Any], id_: int) -> Any:
+    """``session.get(model, id_)`` through a statement built once (``stmt``, parameter ``id``,
+    which may carry loader options): the object already in the session when it is there,
+    else one query. Session.get builds its query, and applies its options, on every call."""
+    found = session.identity_map.get(identity_key(model, id_))
+    if found is not None:
+        return found
+    return session.scalars(stmt, {"id": id_}).one_or_none()
 
 
 def get_hall(session: Session, slug: str, *, lock: bool = False) -> Hall:

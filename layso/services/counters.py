@@ -24,6 +24,7 @@ from layso.models import (
 )
 from layso.services import pauses
 from layso.services.common import (
+    by_id,
     counter_changed,
     follow_ticket,
     get_counter,
@@ -44,10 +45,14 @@ def _current(session: Session, counter: Counter) -> Ticket | None:
     """The counter's ticket, with its area (every event about it names the area)."""
     if not counter.current_ticket_id:
         return None
-    return session.get(Ticket, counter.current_ticket_id, options=_WITH_SERVICE)
+    return by_id(session, _CURRENT, Ticket, counter.current_ticket_id)
 
 
-_WITH_SERVICE = (joinedload(Ticket.service),)
+_CURRENT = (
+    sa.select(Ticket)
+    .options(joinedload(Ticket.service))
+    .where(Ticket.id == sa.bindparam("id", type_=sa.Integer))
+)
 
 
 def _require_clerk(counter: Counter, user: User) -> None:

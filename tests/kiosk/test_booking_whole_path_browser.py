@@ -143,8 +143,13 @@ def test_booked_checked_in_printed_called_by_the_rule_notified_served_and_rated(
         b1: 0,
         b2: 0,
     }
-    for number in (b1, b2):
-        assert any(f"số {number} là người kế tiếp" in r.json()["text"] for r in sms.requests)
+    # B2 is callable: "you are next"; B1 is not before its slot minus the lead: it is told from
+    # when, not sent over too early
+    texts = {r.json()["data"]["number"]: r.json() for r in hook.requests}
+    assert f"số {b2} là người kế tiếp" in texts[b2]["text"]
+    assert "from" not in texts[b2]["data"]
+    assert f"số {b1} sẽ được mời từ khoảng {texts[b1]['data']['from']}" in texts[b1]["text"]
+    assert texts[b1]["data"]["from"] <= time1  # the slot minus the lead
 
     # the counter: the callable booking B2 passes both earlier walk-ins (neither has waited
     # past TP's target); B1, not callable yet, is not called even with nobody else waiting

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -60,9 +61,27 @@ def _position(session: Session, hall: Hall, ticket: Ticket) -> int:
 # --- the notices --------------------------------------------------------------------------------
 
 
-def _near_message(hall: Hall, ticket: Ticket, ahead: int, phone: str) -> notify.Message:
+def _near_message(
+    hall: Hall, ticket: Ticket, ahead: int, phone: str, now: datetime
+) -> notify.Message:
     number = ticket.display_number
-    if ahead == 0:
+    data: dict[str, Any] = {"number": number, "ahead": ahead, "service": ticket.service.name}
+    if ticket.queued_at > now:
+        # a booking checked in before its time: nobody may be ahead, yet it is not called
+        # before its slot minus the lead, so "you are next" would send the citizen too early
+        at = ticket.queued_at.astimezone(ZoneInfo(hall.timezone)).strftime("%H:%M")
+        data["from"] = at
+        vi = (
+            f"{hall.name}: số {number} sẽ được mời từ khoảng {at}"
+            + (f", còn {ahead} người trước quý khách" if ahead else "")
+            + ". Mời quý khách có mặt trước giờ đó."
+        )
+        en = (
+            f"{hall.name_en or hall.name}: number {number} will be called from about {at}"
+            + (f", {ahead} ahead of you" if ahead else "")
+            + ". Please be in the hall by then."
+        )
+    elif ahead == 0:
         vi = f"{hall.name}: số {number} là người kế tiếp. Mời quý khách có mặt gần quầy."
         en = f"{hall.name_en or hall.name}: number {number} is next. Please be near the counters."
     else:
@@ -79,7 +98,7 @@ def _near_message(hall: Hall, ticket: Ticket, ahead: int, phone: str) -> notify.
         text=vi,
         text_en=en,
         recipient=phone,
-        data={"number": number, "ahead": ahead, "service": ticket.service.name},
+        data=data,
         ticket_id=ticket.id,
     )
 
@@ -125,7 +144,7 @@ def queue_moved(session: Session, hall: Hall, service: Service, now: datetime) -
         contact.near_at = now
         queued += len(
             notify.enqueue(
-                session, hall, _near_message(hall, ticket, ahead, contact.phone or ""), now=now
+                session, hall, _near_message(hall, ticket, ahead, contact.phone or "", now), now=now
             )
         )
     return queued

@@ -1,6 +1,6 @@
-"""A scripted day on the real server (eventlet, the monitor evaluating every 0.3 s): every kind
-of alert fires once and clears once, as a manager's real python-socketio client sees it, and the
-alerts report counts them.
+"""A scripted day on the real server (eventlet on SQLite, gevent on PostgreSQL; the monitor
+evaluating every 0.3 s): every kind of alert fires once and clears once, as a manager's real
+python-socketio client sees it, and the alerts report counts them.
 
 The thresholds are whole minutes (the config API refuses fractions), so the day's clock is moved
 in the database instead: a ticket's ``queued_at`` / ``issued_at`` (ticket_wait), a counter's
@@ -22,23 +22,49 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from layso.config import normalize_database_url
 from layso.db import Database
 from layso.models import Counter, Hall, Ticket
-from tests.conftest import Server, seed_demo_instance, server_env, start_server
+from tests.conftest import (
+    PG_BASE,
+    Server,
+    create_pg_database,
+    drop_pg_database,
+    need,
+    postgres_available,
+    seed_demo_instance,
+    server_env,
+    start_server,
+)
 from tests.layso.test_device_health_live import Client
 
 pytestmark = pytest.mark.server
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[Server, Any, Database]]:
-    env = server_env(tmp_path / "instance", LAYSO_ASYNC_MODE="eventlet", LAYSO_ALERT_INTERVAL="0.3")
-    demo = seed_demo_instance(env)
-    srv = start_server(env, tmp_path / "server.log")
-    database = Database(f"sqlite:///{tmp_path / 'instance' / 'layso.sqlite3'}")
-    yield srv, demo, database
-    database.dispose()
-    srv.stop()
+@pytest.fixture(params=["sqlite-eventlet", "postgresql-gevent"])
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Server, Any, Database]]:
+    backend, mode = request.param.split("-")
+    url = f"sqlite:///{tmp_path / 'instance' / 'layso.sqlite3'}"
+    extra = {}
+    if backend == "postgresql":
+        need(postgres_available(), f"PostgreSQL is not reachable at {PG_BASE}")
+        url = create_pg_database()
+        extra["LAYSO_DATABASE_URL"] = url
+    env = server_env(
+        tmp_path / "instance", LAYSO_ASYNC_MODE=mode, LAYSO_ALERT_INTERVAL="0.3", **extra
+    )
+    try:
+        demo = seed_demo_instance(env)
+        srv = start_server(env, tmp_path / "server.log")
+        database = Database(normalize_database_url(url))
+        yield srv, demo, database
+        database.dispose()
+        srv.stop()
+    finally:
+        if backend == "postgresql":
+            drop_pg_database(url)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from layso.models import (
     CounterService,
     CounterState,
     Device,
+    DeviceKind,
     Event,
     Hall,
     Service,
@@ -389,7 +390,13 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
         sa.select(Device).where(Device.hall_id == hall.id, Device.revoked_at.is_(None))
     )
     for d in devices:
-        paper = d.printer_state or (d.health or {}).get("paper")
+        # the printer's own state: the server's printer (kept on its kiosks) or the print
+        # agent's (print.status, its print results, its beats). A kiosk's beat only repeats
+        # what its last print told it: for a kiosk printing through an agent that would be a
+        # second alert about the same printer, left behind when the agent's paper is back
+        paper = d.printer_state or (
+            (d.health or {}).get("paper") if d.kind == DeviceKind.PRINT_AGENT else None
+        )
         if paper in PAPER_LEVELS:
             key = f"printer_paper:{d.id}:{paper}"
             low = paper == "paper_low"

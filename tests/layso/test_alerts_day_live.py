@@ -271,3 +271,32 @@ def test_every_alert_fires_once_and_clears_once_during_a_scripted_day(
     assert report["total"]["alerts"] == 9 and report["total"]["still_open"] == 0
     durations = sum(b["duration_s"] for b in manager.named("alert.cleared"))
     assert abs(report["total"]["open_s"] - durations) <= len(keys)
+
+
+def test_a_printer_out_of_paper_is_one_alert_and_clears_when_its_agent_says_so(
+    server: tuple[Server, Any, Database], clients: Callable[[str, str], Client]
+) -> None:
+    """The kiosk prints through the print agent: its beat repeats what its last print told it
+    (paper_out), which the agent's printer already says. One printer, one alert, cleared when
+    the agent reads the paper back; before, the kiosk's own alert stayed until the next print."""
+    srv, demo, _ = server
+    boss = demo["manager"]["token"]
+    devices = _call(srv, boss, "GET", "alerts")["devices"]
+    agent_id = next(d["device"] for d in devices if d["kind"] == "print-agent")
+    manager = clients(srv.url, boss).connect()
+    manager.wait_for("snapshot")
+    kiosk = clients(srv.url, demo["devices"]["kiosk"]).connect()
+    agent = clients(srv.url, demo["devices"]["print-agent"]).connect()
+    assert agent.sio.call("print.hello", {"printer": "ok"}, namespace="/hall", timeout=10)["ok"]
+
+    # the kiosk's last print said paper_out (it was written before the agent's report below)
+    assert kiosk.beat({"version": "kiosk@1", "paper": "paper_out"}) == {"ok": True}
+    assert agent.beat({"version": "agent@1", "paper": "paper_out"}) == {"ok": True}
+    out = manager.wait_for("alert.raised", lambda b: b["kind"] == "printer_paper")
+    assert out["key"] == f"printer_paper:{agent_id}:paper_out"
+    assert [a["key"] for a in _call(srv, boss, "GET", "alerts")["alerts"]] == [out["key"]]
+
+    assert agent.beat({"paper": "ok"}) == {"ok": True}  # paper back in; no ticket printed yet
+    _cleared(manager, out, out["key"])
+    assert _call(srv, boss, "GET", "alerts")["alerts"] == []
+    assert [b["key"] for b in manager.named("alert.raised")] == [out["key"]]

@@ -121,3 +121,18 @@ def test_sixteen_kiosks_on_postgresql(
     numbers = concurrent_issue([server.url], demo["devices"]["kiosk"])
 
     assert_gap_free(numbers)
+
+
+def test_the_server_keeps_what_it_built_at_start_out_of_full_collections() -> None:
+    """serving freezes the objects of the built app before serving: a full garbage collection
+    (a pause for every client) then walks only what requests made since."""
+    import gc
+
+    from layso import serving
+
+    before = gc.get_freeze_count()
+    try:
+        serving._quiet_collector()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

@@ -16,8 +16,9 @@ $(BIN)/layso: pyproject.toml agent/pyproject.toml
 demo: $(BIN)/layso
 	$(BIN)/layso demo
 
-## set up, then run every test (one pytest-xdist worker per core; TEST_JOBS=0 runs them in one process)
-TEST_JOBS ?= auto
+## set up, then run every test (pytest-xdist: one worker per core and one more, since a test spends
+## part of its time waiting on a real server, browser or database; TEST_JOBS=0: one process)
+TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test: $(BIN)/layso
 	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
 

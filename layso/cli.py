@@ -118,6 +118,7 @@ def demo_pages(data: dict[str, Any], base: str) -> tuple[str, str]:
         "Layso: the demo hall is ready. Open these pages:",
         f"  Kiosk (lấy số)          {base}/kiosk?token={d['kiosk']}",
         f"  Wall display (gọi số)   {base}/display?token={d['display']}",
+        f"  Booking (đặt lịch hẹn)  {base}/dat-lich   on a phone, from home",
         f"  Manager (quản lý)       {base}/manager   sign in: "
         f"{manager['username']} / {manager['password']}",
         f"  Counter (quầy)          {base}/counter   sign in as the counter's clerk:",

@@ -55,7 +55,8 @@ def test_demo_prints_no_banner_and_a_short_readable_page_list(tmp_path: Path) ->
     assert "opened counter" not in out  # seeding is not news
     pages = out[out.index("Open these pages") : out.index("Layso serving on")]
     listed = [line for line in pages.splitlines() if "http" in line or "Quầy" in line]
-    assert len(listed) == 9 and max(len(line) for line in listed) <= 110, pages
+    assert len(listed) == 10 and max(len(line) for line in listed) <= 110, pages
+    assert "/dat-lich" in pages  # the booking page, opened on a phone
     assert "/rating?token=" not in out  # the device links are in a file, not on screen
     links = (tmp_path / "instance" / "demo-pages.txt").read_text(encoding="utf-8")
     assert links.count("/rating?token=") == 5 and links.count("/counter-display?token=") == 5

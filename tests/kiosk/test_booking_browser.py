@@ -49,6 +49,52 @@ def book_on_the_page(
     return code, time
 
 
+def check_in_by_keyboard(kiosk: Any, code: str) -> None:
+    """At the kiosk: the booking's code typed on the check-in screen's on-screen keyboard and
+    sent; the ticket screen shows."""
+    kiosk.locator("#go-checkin").click()
+    expect(kiosk.locator("#s-checkin")).to_be_visible()
+    for ch in code.lower():
+        kiosk.locator(f"#checkin-kb .k-key[data-key='{ch}']").click()
+    expect(kiosk.locator("#checkin-text")).to_have_text(code)
+    kiosk.locator("#checkin-send").click()
+    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+
+
+def check_in_by_scanner(kiosk: Any, url: str, code: str) -> None:
+    """At the kiosk, on the home screen: a USB scanner types the QR's address fast and ends
+    with Enter; the ticket screen shows."""
+    kiosk.keyboard.type(f"{url}/dat-lich/ma/{code}", delay=5)
+    kiosk.keyboard.press("Enter")
+    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+
+
+def expect_booked_and_printed(kiosk: Any, time: str) -> None:
+    """The ticket screen shows the booked time, and the ticket is printed."""
+    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time}")
+    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+
+
+def call_in_turn(counter: Any, times: int) -> list[str | None]:
+    """Counter "next" `times` times, each called ticket started and finished; the numbers
+    called (None: nobody)."""
+    calls = []
+    for _ in range(times):
+        body = counter("next")
+        calls.append(body["ticket"]["display_number"] if body["ticket"] else None)
+        if body["ticket"]:
+            counter("start")
+            counter("finish")
+    return calls
+
+
+def make_callable(hall: Any, number: str) -> None:
+    """The ticket's booked slot minus the lead has come: its queue place moved a minute into
+    the past (not waited for: the server's clock is real)."""
+    callable_at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    hall.sql("UPDATE ticket SET queued_at = ? WHERE display_number = ?", callable_at, number)
+
+
 def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
     kiosk_hall, page_factory, tmp_path: Path
 ) -> None:
@@ -90,27 +136,17 @@ def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
 
     # at the kiosk: B1 typed on the on-screen keyboard
     kiosk = open_kiosk(page_factory, hall)
-    kiosk.locator("#go-checkin").click()
-    expect(kiosk.locator("#s-checkin")).to_be_visible()
-    for ch in code1.lower():
-        kiosk.locator(f"#checkin-kb .k-key[data-key='{ch}']").click()
-    expect(kiosk.locator("#checkin-text")).to_have_text(code1)
-    kiosk.locator("#checkin-send").click()
-    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+    check_in_by_keyboard(kiosk, code1)
     expect(kiosk.locator("#t-number")).to_have_text("1003")
-    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time1}")
     expect(kiosk.locator("#t-msg")).to_contain_text(f"Đã xác nhận lịch hẹn {time1}")
-    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    expect_booked_and_printed(kiosk, time1)
     kiosk.locator("#t-done").click()
     expect(kiosk.locator("#s-home")).to_be_visible()
 
     # B2 scanned: the scanner types the QR's address fast and ends with Enter, on the home screen
-    kiosk.keyboard.type(f"{hall.url}/dat-lich/ma/{code2}", delay=5)
-    kiosk.keyboard.press("Enter")
-    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+    check_in_by_scanner(kiosk, hall.url, code2)
     expect(kiosk.locator("#t-number")).to_have_text("1004")
-    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time2}")
-    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    expect_booked_and_printed(kiosk, time2)
     kiosk.locator("#t-done").click()
 
     # B3 scanned too early: the kiosk says when to come back, in both languages
@@ -131,18 +167,11 @@ def test_book_check_in_by_code_and_by_scanner_called_by_the_rule_and_served(
 
     # the counter: B2 (callable) before the walk-ins, who have not waited past TP's 15 minutes;
     # B1 waits until its slot minus the lead
-    calls = []
-    for _ in range(4):
-        body = counter("next")
-        calls.append(body["ticket"]["display_number"] if body["ticket"] else None)
-        if body["ticket"]:
-            counter("start")
-            counter("finish")
+    calls = call_in_turn(counter, 4)
     assert calls == ["1004", w1["ticket"]["display_number"], w2["ticket"]["display_number"], None]
 
     # time passes (the server's clock is real): B1's ticket becomes callable
-    callable_at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    hall.sql("UPDATE ticket SET queued_at = ? WHERE display_number = '1003'", callable_at)
+    make_callable(hall, "1003")
     assert counter("next")["ticket"]["display_number"] == "1003"
     counter("start")
     counter("finish")

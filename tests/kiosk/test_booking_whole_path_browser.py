@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from playwright.sync_api import expect
-from test_booking_browser import book_on_the_page  # tests/kiosk is on sys.path
+from test_booking_browser import (  # tests/kiosk is on sys.path
+    book_on_the_page,
+    call_in_turn,
+    check_in_by_keyboard,
+    check_in_by_scanner,
+    expect_booked_and_printed,
+    make_callable,
+)
 from test_kiosk_browser import open_kiosk
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -80,26 +87,16 @@ def test_booked_checked_in_printed_called_by_the_rule_notified_served_and_rated(
 
     # checked in at the kiosk: B1 by its code typed on the on-screen keyboard
     kiosk = open_kiosk(page_factory, hall)
-    kiosk.locator("#go-checkin").click()
-    expect(kiosk.locator("#s-checkin")).to_be_visible()
-    for ch in code1.lower():
-        kiosk.locator(f"#checkin-kb .k-key[data-key='{ch}']").click()
-    expect(kiosk.locator("#checkin-text")).to_have_text(code1)
-    kiosk.locator("#checkin-send").click()
-    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+    check_in_by_keyboard(kiosk, code1)
     b1 = kiosk.locator("#t-number").inner_text().strip()
-    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time1}")
-    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    expect_booked_and_printed(kiosk, time1)
     kiosk.locator("#t-done").click()
     expect(kiosk.locator("#s-home")).to_be_visible()
     # ... and B2 by a scanner: the QR's address typed fast, ending in Enter, on the home screen
-    kiosk.keyboard.type(f"{hall.url}/dat-lich/ma/{code2}", delay=5)
-    kiosk.keyboard.press("Enter")
-    expect(kiosk.locator("#s-ticket")).to_be_visible(timeout=WAIT_MS)
+    check_in_by_scanner(kiosk, hall.url, code2)
     expect(kiosk.locator("#t-number")).not_to_have_text(b1)
     b2 = kiosk.locator("#t-number").inner_text().strip()
-    expect(kiosk.locator("#t-booked")).to_contain_text(f"Giờ hẹn: {time2}")
-    expect(kiosk.locator("#t-print.printed")).to_be_visible(timeout=WAIT_MS)
+    expect_booked_and_printed(kiosk, time2)
     kiosk.locator("#t-done").click()
     assert kiosk.kiosk_errors == []
     assert [w1, w2, b1, b2] == ["1001", "1002", "1003", "1004"]  # one numbering for all
@@ -153,13 +150,7 @@ def test_booked_checked_in_printed_called_by_the_rule_notified_served_and_rated(
 
     # the counter: the callable booking B2 passes both earlier walk-ins (neither has waited
     # past TP's target); B1, not callable yet, is not called even with nobody else waiting
-    calls = []
-    for _ in range(4):
-        body = counter("next")
-        calls.append(body["ticket"]["display_number"] if body["ticket"] else None)
-        if body["ticket"]:
-            counter("start")
-            counter("finish")
+    calls = call_in_turn(counter, 4)
     assert calls == [b2, w1, w2, None]
 
     # the rating pad of counter 2, in Chromium with its device token, idle and connected
@@ -169,8 +160,7 @@ def test_booked_checked_in_printed_called_by_the_rule_notified_served_and_rated(
     expect(pad.locator("#pad-conn")).to_have_class(re.compile(r"\bon\b"), timeout=WAIT_MS)
 
     # B1's slot time minus the lead comes (moved, not waited for: the server's clock is real)
-    callable_at = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    hall.sql("UPDATE ticket SET queued_at = ? WHERE display_number = ?", callable_at, b1)
+    make_callable(hall, b1)
     assert counter("next")["ticket"]["display_number"] == b1
     counter("start")
     counter("finish")

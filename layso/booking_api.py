@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -138,7 +138,7 @@ def areas(slug: str) -> ResponseReturnValue:
             if not (service.active and rules.enabled):
                 continue
             has_slots = bk.has_templates(s, hall, service) and any(
-                bk.slots(s, hall, service, d, now()) for d in _days(s, hall, service)
+                bk.slots(s, hall, service, d, now()) for d in _days(hall, rules)
             )
             remote = bk.remote_number_open(s, hall, service, now())
             if not (has_slots or remote):
@@ -160,8 +160,11 @@ def areas(slug: str) -> ResponseReturnValue:
         return jsonify({"hall": ser.hall(hall), "today": today, "areas": out})
 
 
-def _days(s: Session, hall: Hall, service: Service) -> list[date]:
-    return [date.fromisoformat(d["date"]) for d in bk.bookable_days(s, hall, service, now())]
+def _days(hall: Hall, rules: bk.Rules) -> list[date]:
+    """Today … the area's last bookable day (the dates :func:`bk.bookable_days` lists, without
+    its free places and closures: slots() reads those per day)."""
+    today = bk.business_date(hall, now())
+    return [today + timedelta(days=n) for n in range(rules.days_ahead + 1)]
 
 
 @bp.get("/halls/<slug>/booking/<service>/days")

@@ -158,30 +158,24 @@ class Monitor:
                 ):
                     if (d.health or {}).get("online"):
                         self.presence.adopt(slug, d.id, d.kind.value, d.health, now)
+            # the two sets are disjoint (seen within the hall's limit, or not): one read for both
             alive = self.presence.alive(now, limits)
-            if alive:
+            silent = self.presence.silent(now, limits)
+            stored: dict[int, Any] = {}
+            if alive or silent:
                 stored = dict(
                     s.execute(
                         sa.select(Device.id, Device.health).where(
-                            Device.id.in_([a.device for a in alive])
+                            Device.id.in_([x.device for x in alive + silent])
                         )
                     ).all()
                 )
-                for a in alive:
-                    if (stored.get(a.device) or {}).get("online") is False:
-                        self.presence.persisted_as(a.device, stored[a.device])
-            silent = self.presence.silent(now, limits)
-            if silent:
-                elsewhere = dict(
-                    s.execute(
-                        sa.select(Device.id, Device.health).where(
-                            Device.id.in_([x.device for x in silent])
-                        )
-                    ).all()
-                )
+            for a in alive:
+                if (stored.get(a.device) or {}).get("online") is False:
+                    self.presence.persisted_as(a.device, stored[a.device])
         for seen in silent:
             # another process may have seen it since (it touches last_seen, below)
-            last = _seen_at((elsewhere.get(seen.device) or {}).get("last_seen"))
+            last = _seen_at((stored.get(seen.device) or {}).get("last_seen"))
             if last is not None and (now - last).total_seconds() < limits[seen.hall]:
                 self.presence.seen_elsewhere(seen.device, last)
                 continue

@@ -36,9 +36,12 @@ from tests.conftest import (
     server_env,
     start_server,
 )
+from tests.layso import test_device_health_live
 from tests.layso.test_device_health_live import Client
 
 pytestmark = pytest.mark.server
+
+clients = test_device_health_live.clients  # the fixture: python-socketio clients closed after
 
 
 @pytest.fixture(params=["sqlite-eventlet", "postgresql-gevent"])
@@ -65,21 +68,6 @@ def server(
     finally:
         if backend == "postgresql":
             drop_pg_database(url)
-
-
-@pytest.fixture
-def clients() -> Iterator[Callable[[str, str], Client]]:
-    made: list[Client] = []
-
-    def make(url: str, token: str) -> Client:
-        c = Client(url, token)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        if c.sio.connected:
-            c.sio.disconnect()
 
 
 def _call(srv: Server, token: str, method: str, path: str, body: Any = None) -> Any:

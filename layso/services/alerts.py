@@ -23,7 +23,7 @@ import threading
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,6 +44,7 @@ from layso.models import (
 )
 from layso.services.common import business_date, record, tz
 from layso.services.config.validation import bad
+from layso.services.report_rows import day_bounds
 
 DEFAULTS: dict[str, Any] = {
     "wait_warning_factor": 1.0,  # × the area's target wait: warning
@@ -539,9 +540,7 @@ def current(session: Session, hall: Hall) -> list[dict[str, Any]]:
 def report(session: Session, hall: Hall, first: date, last: date, now: datetime) -> dict[str, Any]:
     """Alerts of the days first..last by kind (and level): how many were raised and their total
     open time (an alert still open counts up to now)."""
-    zone = tz(hall)
-    start = datetime.combine(first, time(), zone)
-    end = datetime.combine(last + timedelta(days=1), time(), zone)
+    start, end = day_bounds(hall, first, last)
     rows = session.execute(
         sa.select(Event.name, Event.payload, Event.at)
         .where(

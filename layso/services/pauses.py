@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from layso.events import Ev
 from layso.models import Event, Hall
-from layso.services.common import tz
+from layso.services.report_rows import day_bounds
 
 DEFAULT_REASONS: list[dict[str, str]] = [
     {"code": "meeting", "vi": "Đi họp", "en": "Meeting"},
@@ -90,18 +90,12 @@ def check_reasons(value: Any) -> list[dict[str, str]] | None:
     return out
 
 
-def _bounds(hall: Hall, first: date, last: date) -> tuple[datetime, datetime]:
-    zone = tz(hall)
-    start = datetime.combine(first, time(), zone)
-    return start, datetime.combine(last + timedelta(days=1), time(), zone)
-
-
 def pause_report(
     session: Session, hall: Hall, first: date, last: date, now: datetime
 ) -> dict[str, Any]:
     """Time paused (seconds) and pauses, by reason and by clerk, from the counter.changed events
     of the days first..last (a pause still going counts up to now)."""
-    start, end = _bounds(hall, first, last)
+    start, end = day_bounds(hall, first, last)
     rows = session.execute(
         sa.select(Event.payload, Event.at)
         .where(

@@ -334,6 +334,13 @@ def slots(session: Session, hall: Hall, service: Service, day: date, now: dateti
         return []
     if closure_on(session, hall, service, day) is not None:
         return []
+    return _open_day_slots(session, hall, service, day, now)
+
+
+def _open_day_slots(
+    session: Session, hall: Hall, service: Service, day: date, now: datetime
+) -> list[Slot]:
+    """:func:`slots` of a day already known bookable (in the horizon, not closed)."""
     booked = _booked_per_slot(session, hall, service, day)
     return [
         Slot(at, at.astimezone(tz(hall)).strftime("%H:%M"), cap, booked.get(at, 0))
@@ -354,7 +361,9 @@ def bookable_days(
     for n in range(rules.days_ahead + 1):
         day = today + timedelta(days=n)
         closure = closure_on(session, hall, service, day)
-        free = 0 if closure else sum(s.free for s in slots(session, hall, service, day, now))
+        free = 0
+        if closure is None:  # the day is in the horizon: no need for slots() to check it again
+            free = sum(s.free for s in _open_day_slots(session, hall, service, day, now))
         out.append(
             {
                 "date": day.isoformat(),

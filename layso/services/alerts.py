@@ -197,6 +197,8 @@ class Change:
 # --- the alerts open in the log ----------------------------------------------------------------
 
 ALERT_EVENTS = (Ev.ALERT_RAISED, Ev.ALERT_CLEARED)
+#: what an alert is and what it is about: a cleared event repeats these of its raised one
+SUBJECT = ("key", "kind", "level", "service", "counter", "device", "ticket")
 # per database engine, per hall id: (last seq folded, {key: raised body}); guarded by _fold_lock
 _open: weakref.WeakKeyDictionary[Any, dict[int, tuple[int, dict[str, dict[str, Any]]]]] = (
     weakref.WeakKeyDictionary()
@@ -475,10 +477,7 @@ def _deliver(
             text=text,
             text_en=text_en,
             recipient=cfg["notify_phone"],
-            data={
-                k: body.get(k)
-                for k in ("key", "kind", "level", "service", "counter", "device", "ticket")
-            },
+            data={k: body.get(k) for k in SUBJECT},
             ticket_id=body.get("ticket"),
         ),
         now=now,
@@ -504,13 +503,8 @@ def apply(session: Session, hall: Hall, changes: list[Change], now: datetime) ->
                 hall,
                 Ev.ALERT_CLEARED,
                 {
+                    **{k: ch.open.get(k) for k in SUBJECT},
                     "key": ch.key,
-                    "kind": ch.open.get("kind"),
-                    "level": ch.open.get("level"),
-                    "service": ch.open.get("service"),
-                    "counter": ch.open.get("counter"),
-                    "device": ch.open.get("device"),
-                    "ticket": ch.open.get("ticket"),
                     "raised_seq": ch.open.get("seq"),
                     "raised_at": ch.open.get("at"),
                     "duration_s": max(0, round((now - raised_at).total_seconds())),

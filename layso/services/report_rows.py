@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso.events import Ev
-from layso.models import Event, Hall, Service, User
+from layso.models import Event, Hall, Service, ServiceKind, User
 from layso.services.common import iso, tz
 from layso.services.ratings import is_satisfied, official_level
 
@@ -201,20 +201,14 @@ def load_rows(
         if row is None:
             row = rows[ticket_id] = TicketRow(id=ticket_id)
         _apply(row, name, at, seq, user_id, payload)
-    targets = _targets(session, hall)
-    kinds = dict(
-        session.execute(
-            sa.select(Service.code, Service.kind).where(Service.hall_id == hall.id)
-        ).all()
-    )
+    areas = _areas(session, hall)
     out = sorted(
         (r for r in rows.values() if r.issued_at is not None),
         key=lambda r: (r.issued_at or start, r.id),
     )
     zone = tz(hall)
     for row in out:
-        row.target_wait_s = targets.get(row.area)
-        kind = kinds.get(row.area)
+        row.target_wait_s, kind = areas.get(row.area, (None, None))
         row.area_kind = kind.value if kind is not None else "intake"
         row.late = _is_late(row, now, zone)
     return out
@@ -267,11 +261,14 @@ def _apply(
         row.clerk_id = user_id if user_id is not None else row.clerk_id
 
 
-def _targets(session: Session, hall: Hall) -> dict[str, int]:
+def _areas(session: Session, hall: Hall) -> dict[str, tuple[int, ServiceKind]]:
+    """Each area's wait target (seconds) and kind, by code, in one query."""
     return {
-        code: minutes * 60
-        for code, minutes in session.execute(
-            sa.select(Service.code, Service.target_wait_min).where(Service.hall_id == hall.id)
+        code: (minutes * 60, kind)
+        for code, minutes, kind in session.execute(
+            sa.select(Service.code, Service.target_wait_min, Service.kind).where(
+                Service.hall_id == hall.id
+            )
         )
     }
 

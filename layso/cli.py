@@ -212,17 +212,11 @@ def run_day_end(database: Database, now: Any) -> int:
     tickets expired. A hall that fails is logged and the others still run."""
     from layso.services import day_end
 
-    expired = 0
-    with database.read() as s:
-        slugs = list(s.scalars(sa.select(Hall.slug).order_by(Hall.id)))
-    for slug in slugs:
-        try:
-            with database.write() as s:
-                hall = get_hall(s, slug, lock=True)
-                expired += len(day_end.close_due(s, hall, now))
-        except Exception:
-            logger.exception("could not close the day of hall %s", slug)
-    return expired
+    return _each_hall(
+        database,
+        lambda s, hall: len(day_end.close_due(s, hall, now)),
+        "could not close the day of hall %s",
+    )
 
 
 def run_booking_purge(database: Database, now: Any) -> int:
@@ -231,16 +225,27 @@ def run_booking_purge(database: Database, now: Any) -> int:
     deleted (services/bookings.purge). How many bookings were emptied."""
     from layso.services import bookings
 
-    emptied = 0
+    return _each_hall(
+        database,
+        lambda s, hall: bookings.purge(s, hall, now),
+        "could not purge the bookings of hall %s",
+    )
+
+
+def _each_hall(database: Database, work: Any, failed: str) -> int:
+    """`work(session, hall)` for every hall, each in its own transaction holding the hall's
+    lock; the sum of what it returns. A hall that fails is logged (`failed` % slug) and the
+    others still run."""
+    total = 0
     with database.read() as s:
         slugs = list(s.scalars(sa.select(Hall.slug).order_by(Hall.id)))
     for slug in slugs:
         try:
             with database.write() as s:
-                emptied += bookings.purge(s, get_hall(s, slug, lock=True), now)
+                total += work(s, get_hall(s, slug, lock=True))
         except Exception:
-            logger.exception("could not purge the bookings of hall %s", slug)
-    return emptied
+            logger.exception(failed, slug)
+    return total
 
 
 def housekeeping(app: Any, base_url: str) -> None:

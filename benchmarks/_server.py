@@ -93,6 +93,27 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+@contextmanager
+def spying(pid: int, out: str) -> Iterator[None]:
+    """py-spy records the server while the block runs (nothing without ``out``); .txt: raw."""
+    if not out:
+        yield
+        return
+    fmt = "raw" if out.endswith(".txt") else "flamegraph"
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "-o", out, "--pid", str(pid),
+         "--rate", "200", "--nonblocking", "--format", fmt],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1)
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        spy.wait(30)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

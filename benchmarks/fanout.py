@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 import socketio
-from _server import demo_server, percentile
+from _server import demo_server, percentile, spying
 
 CALL_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 180.0
@@ -180,24 +180,6 @@ def _has_aiohttp() -> bool:
     return importlib.util.find_spec("aiohttp") is not None
 
 
-def _spy(pid: int, out: str) -> Any:
-    """py-spy recording the server into `out` (None without one)."""
-    if not out:
-        return None
-    import subprocess
-    from pathlib import Path
-
-    fmt = "raw" if out.endswith(".txt") else "flamegraph"
-    spy = subprocess.Popen(
-        [str(Path(sys.executable).parent / "py-spy"), "record", "-o", out, "--pid", str(pid),
-         "--rate", "200", "--nonblocking", "--format", fmt],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(1)
-    return spy
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--displays", type=int, default=500)
@@ -259,40 +241,39 @@ def main(argv: list[str] | None = None) -> int:
                 f"({len(procs)} processes, {args.client} clients, websocket)"
             )
 
-            spy = _spy(server.pid, args.py_spy)
             all_in, first_in, p50_in, p99_in, every = [], [], [], [], []
             incomplete = 0
-            for i in range(args.calls + warmup):
-                t0 = time.monotonic_ns()
-                r = http.post(f"{base}/counters/1/next", headers=clerk, timeout=10)
-                r.raise_for_status()
-                ticket = r.json()["ticket"]["id"]
-                arrivals = [t for tid, t in pending if tid == ticket]
-                pending = [(tid, t) for tid, t in pending if tid != ticket]
-                deadline = time.monotonic() + CALL_TIMEOUT_S
-                while len(arrivals) < ready and time.monotonic() < deadline:
-                    try:
-                        tid, t = results.get(timeout=max(0.01, deadline - time.monotonic()))
-                    except queue.Empty:
-                        break
-                    if tid == ticket:
-                        arrivals.append(t)
-                    else:
-                        pending.append((tid, t))
-                if i >= warmup:
-                    ms = [(t - t0) / 1e6 for t in arrivals]
-                    if len(ms) < ready:
-                        incomplete += 1
-                    if ms:
-                        all_in.append(max(ms))
-                        first_in.append(min(ms))
-                        p50_in.append(percentile(ms, 50))
-                        p99_in.append(percentile(ms, 99))
-                        every.extend(ms)
-                http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
-            if spy is not None:
-                spy.send_signal(2)
-                spy.wait(30)
+            with spying(server.pid, args.py_spy):
+                for i in range(args.calls + warmup):
+                    t0 = time.monotonic_ns()
+                    r = http.post(f"{base}/counters/1/next", headers=clerk, timeout=10)
+                    r.raise_for_status()
+                    ticket = r.json()["ticket"]["id"]
+                    arrivals = [t for tid, t in pending if tid == ticket]
+                    pending = [(tid, t) for tid, t in pending if tid != ticket]
+                    deadline = time.monotonic() + CALL_TIMEOUT_S
+                    while len(arrivals) < ready and time.monotonic() < deadline:
+                        try:
+                            tid, t = results.get(timeout=max(0.01, deadline - time.monotonic()))
+                        except queue.Empty:
+                            break
+                        if tid == ticket:
+                            arrivals.append(t)
+                        else:
+                            pending.append((tid, t))
+                    if i >= warmup:
+                        ms = [(t - t0) / 1e6 for t in arrivals]
+                        if len(ms) < ready:
+                            incomplete += 1
+                        if ms:
+                            all_in.append(max(ms))
+                            first_in.append(min(ms))
+                            p50_in.append(percentile(ms, 50))
+                            p99_in.append(percentile(ms, 99))
+                            every.extend(ms)
+                    http.post(
+                        f"{base}/counters/1/start", headers=clerk, timeout=10
+                    ).raise_for_status()
         finally:
             stop.set()
             for w in procs:

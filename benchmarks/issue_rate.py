@@ -17,13 +17,10 @@ figure. Bounded in count; everything stops by itself.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _floor import floor_server  # noqa: E402
-from _server import demo_server, percentile, rss_mb  # noqa: E402
+from _server import demo_server, percentile, rss_mb, spying  # noqa: E402
 
 CODES = ["TP", "CT", "LD", "KD"]  # DD has a daily cap of 200 in the demo hall
 
@@ -104,27 +101,6 @@ def floor(args: argparse.Namespace) -> dict[str, Any]:
         path = Path(args.py_spy)
         with spying(proc.pid, str(path.with_suffix(".floor" + path.suffix)) if args.py_spy else ""):
             return drive(post, args.tickets, args.kiosks)
-
-
-@contextmanager
-def spying(pid: int, out: str) -> Iterator[None]:
-    """py-spy records the server while the block runs (nothing without ``out``); .txt: raw."""
-    if not out:
-        yield
-        return
-    fmt = "raw" if out.endswith(".txt") else "flamegraph"
-    spy = subprocess.Popen(
-        [str(Path(sys.executable).parent / "py-spy"), "record", "-o", out, "--pid", str(pid),
-         "--rate", "200", "--nonblocking", "--format", fmt],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(1)
-    try:
-        yield
-    finally:
-        spy.send_signal(2)
-        spy.wait(30)
 
 
 def main() -> None:

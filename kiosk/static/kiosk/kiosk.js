@@ -132,7 +132,7 @@
     print: null,         // printing | printed | failed | none
     printTimers: [],
     lastRequest: null,   // {service, priority} to retry
-    retry: null,         // what "Thử lại" does: issue again, or check in again
+    retry: null,         // what "Thử lại" does (busy screen and all): issue again, or check in again
     checkin: null,       // the last check-in's answer while its ticket is on screen
     touchedAt: Date.now(),
     conn: null,
@@ -288,9 +288,8 @@
     st.busy = true;
     st.lastRequest = {service: code, priority: st.prio};
     st.tapKey = Layso.uuid();   // one key per tap, kept across "Thử lại": never two tickets
-    st.retry = issue;
-    show("busy");
-    await issue();
+    st.retry = () => { st.busy = true; show("busy"); return issue(); };
+    await st.retry();
   }
 
   async function issue() {
@@ -761,12 +760,7 @@
     $("t-done").addEventListener("click", () => goHome(true));
     $("error-retry").addEventListener("click", async () => {
       if (st.busy || !st.retry) return;
-      if (st.retry === issue) {
-        if (!st.lastRequest) return;
-        st.busy = true;
-        show("busy");
-      }
-      await st.retry();
+      await st.retry();  // it shows the busy screen itself
     });
     $("suggest-field").addEventListener("click", () => suggestion.focus("text"));
     $("contact-field").addEventListener("click", () => suggestion.focus("contact"));

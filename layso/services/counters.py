@@ -309,9 +309,12 @@ def call_next(
     if current is not None:
         if current.status != TicketStatus.SERVING:
             raise errors.CounterBusy(counter=number, ticket=current.display_number)
-        _finish(session, hall, counter, current, user, now)
+        # the call below announces the counter's new state: one counter.changed, not two
+        _finish(session, hall, counter, current, user, now, announce=False)
     ticket = choose_next(hall, counter, _candidates(session, counter, now), now)
     if ticket is None:
+        if current is not None:
+            counter_changed(session, hall, counter, now)
         return None
     return _call(session, hall, counter, ticket, user, now)
 
@@ -404,15 +407,19 @@ def _finish(
     now: datetime,
     *,
     queue: bool = False,
+    announce: bool = True,
 ) -> None:
     """Finish the ticket; with `queue`, tell its area's new estimate too (the estimate learns
-    from this visit: the figures are read once the ticket is written, before any event)."""
+    from this visit: the figures are read once the ticket is written, before any event).
+    Without `announce`, the counter's change is left to the caller (a call that follows in the
+    same transaction announces the counter's new state once)."""
     _leave(session, counter, ticket, now, TicketStatus.DONE)
     figures = queue_figures(session, hall, ticket.service, now) if queue else None
     _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
     if hall.rating_on != "start":
         _request_rating(session, hall, counter, ticket, now)
-    counter_changed(session, hall, counter, now)
+    if announce:
+        counter_changed(session, hall, counter, now)
     if figures is not None:
         queue_changed(session, hall, ticket.service, now, figures=figures)
 

@@ -238,6 +238,26 @@ def test_next_finishes_the_ticket_being_served(hall: Hall_) -> None:
         assert s.get(Ticket, a.id).status == TicketStatus.DONE  # type: ignore[union-attr]
 
 
+def test_next_at_a_serving_counter_announces_the_counter_once(hall: Hall_) -> None:
+    a, b = hall.issue("TP"), hall.issue("TP")
+    hall.next(1)
+    hall.act(ops.start, 1)
+    before = hall.events()[-1].seq
+
+    hall.next(1)  # finishes a, calls b: the counter goes straight from a to b
+    after = [e for e in hall.events() if e.seq > before]
+    names = [(e.name, (e.payload.get("ticket") or {}).get("id")) for e in after]
+    changes = [e.payload for e in after if e.name == "counter.changed"]
+    assert ("ticket.finished", a.id) in names and ("ticket.called", b.id) in names
+    assert len(changes) == 1 and changes[0]["ticket"]["id"] == b.id
+
+    hall.act(ops.start, 1)
+    last = hall.events()[-1].seq
+    assert hall.next(1) is None  # b finished, nobody waits: the counter is announced free
+    changes = [e.payload for e in hall.events() if e.seq > last and e.name == "counter.changed"]
+    assert len(changes) == 1 and changes[0]["ticket"] is None
+
+
 def test_recall_counts_calls_and_the_last_call_counts(hall: Hall_, clock: Any) -> None:
     hall.issue("TP")
     first = hall.next(1).called_at  # type: ignore[union-attr]

@@ -237,7 +237,13 @@ def _serve_gevent(app: Any, settings: Settings, host: str, port: int, ceiling: i
             self._timer = gevent.Timeout.start_new(header_timeout)
             timer = self._timer
             try:
-                return super().handle_one_request()
+                result = super().handle_one_request()
+                if self.environ and self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                    # the websocket is over (close frames exchanged): end the TCP connection
+                    # too, as RFC 6455 asks of a server, instead of waiting for another
+                    # request on it (the client waited out its close timeout, 3 s)
+                    return None
+                return result
             except gevent.Timeout as t:
                 if t is not timer:
                     raise

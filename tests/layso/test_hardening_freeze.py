@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 import socketio
+import websocket
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
@@ -219,6 +220,29 @@ class ForeignLock:
     def __exit__(self, *exc: object) -> None:
         self.release.set()
         self.thread.join(15)
+
+
+def test_a_websocket_closed_by_its_client_ends_its_connection(flood_server: Any) -> None:
+    """After the close handshake the server ends the TCP connection (RFC 6455), as a browser
+    expects: it does not wait on it for another HTTP request (under gevent it did, and the
+    python-socketio client waited 3 s on every disconnect)."""
+    server, _demo, _db = flood_server
+    url = server.url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(url, timeout=CLIENT_TIMEOUT_S)
+    try:
+        assert ws.recv().startswith("0{")  # engine.io's open packet
+        ws.send_close()
+        opcode, _ = ws.recv_data(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE  # the close is answered
+        sock = ws.sock
+        try:  # the same connection, now asked for a page: nobody may answer it
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            answer = sock.recv(64)
+        except (BrokenPipeError, ConnectionResetError):
+            answer = b""
+        assert answer == b"", answer
+    finally:
+        ws.shutdown()
 
 
 def _count(path: Path) -> tuple[int, int, int]:

@@ -225,8 +225,26 @@ def alembic_config(db: Database) -> Any:
     return cfg
 
 
+#: The newest migration in layso/migrations/versions (a test holds it to alembic's own head).
+HEAD = "0006"
+
+
+def stored_revision(db: Database) -> str | None:
+    """The schema's migration as the database records it, in plain SQL (None: no schema)."""
+    try:
+        with db.engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))  # type: ignore[no-any-return]
+    except sa.exc.DBAPIError:  # no such table: a new database
+        return None
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Create or upgrade the schema to the newest migration."""
+    """Create or upgrade the schema to the newest migration.
+
+    A database already at :data:`HEAD` is left alone without loading alembic and its scripts
+    (about a tenth of a second at every start of the server and of each command)."""
+    if revision == "head" and stored_revision(db) == HEAD:
+        return
     from alembic import command
 
     cfg = alembic_config(db)

@@ -16,3 +16,58 @@ depends on it too and uses the same code for its own printer.
   do it;
 * :mod:`layso_agent.cli`: the ``layso-agent`` command.
 """
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+import stat
+import tempfile
+from importlib.util import find_spec
+from pathlib import Path
+
+PICKLE_DIR_VAR = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+
+
+def _escpos_capabilities() -> None:
+    """Import python-escpos's printer capabilities once per machine, not once per process.
+
+    At every import, python-escpos reads ``capabilities.json`` with a YAML parser (~0.2 s of
+    CPU) and pickles the result into a new temporary directory (``mkdtemp()``), where no later
+    process looks: one directory left behind per start of the server, the agent or a command.
+    Here the pickle is written once, atomically, into one private directory per user (read with
+    ``json``: the file is JSON, and the data is the same), and python-escpos is pointed at it.
+    Its own ``mkdtemp()`` still runs, inside a scratch directory removed right after.
+    Anything unexpected (another user's directory, no ``getuid``, a read-only disk) leaves
+    python-escpos to do as it always did."""
+    if PICKLE_DIR_VAR not in os.environ and "ESCPOS_CAPABILITIES_FILE" not in os.environ:
+        try:
+            folder = Path(tempfile.gettempdir()) / f"layso-escpos-{os.getuid()}"
+            folder.mkdir(mode=0o700, exist_ok=True)
+            st = folder.lstat()
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077:
+                spec = find_spec("escpos")
+                assert spec is not None and spec.origin is not None
+                source = Path(spec.origin).parent / "capabilities.json"
+                target = folder / f"{platform.python_version()}.capabilities.pickle"
+                if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
+                    data = json.loads(source.read_text(encoding="utf-8"))
+                    fd, part = tempfile.mkstemp(dir=folder, suffix=".part")
+                    with os.fdopen(fd, "wb") as f:
+                        pickle.dump(data, f, protocol=2)
+                    os.replace(part, target)
+                os.environ[PICKLE_DIR_VAR] = str(folder)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+    saved = tempfile.tempdir
+    try:
+        with tempfile.TemporaryDirectory(prefix="layso-escpos-") as scratch:
+            tempfile.tempdir = scratch
+            import escpos.capabilities  # noqa: F401
+    finally:
+        tempfile.tempdir = saved
+
+
+_escpos_capabilities()

@@ -12,9 +12,6 @@ where such a side effect cannot reach any other test. Their cases and assertions
 
 from __future__ import annotations
 
-import ast
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,31 +22,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-def _schemathesis_principals() -> list[str]:
-    """The principals of fuzz_schemathesis.py (its ``WHO``, read from its text, not imported:
-    its imports are heavy and every xdist worker collects this module)."""
-    text = (HERE / "fuzz_schemathesis.py").read_text(encoding="utf-8")
-    found = re.search(r"^WHO = (\[.*\])$", text, re.MULTILINE)
-    assert found, "fuzz_schemathesis.py no longer lists its principals in WHO"
-    return [str(who) for who in ast.literal_eval(found.group(1))]
-
-
-# the schemathesis suite in one interpreter per principal: five runs of ~25 s spread over the
-# xdist workers, instead of one of two minutes on one of them
-RUNS = [("fuzz_hostile_input.py", None)] + [
-    ("fuzz_schemathesis.py", who) for who in _schemathesis_principals()
-]
-
-
-@pytest.mark.parametrize(
-    ("suite", "who"), RUNS, ids=["hostile_input"] + [f"schemathesis-{w}" for _, w in RUNS[1:]]
-)
-def test_fuzz_suite_passes_in_its_own_interpreter(suite: str, who: str | None) -> None:
-    env = dict(os.environ, LAYSO_FUZZ_WHO=who) if who else None
+@pytest.mark.parametrize("suite", ["fuzz_hostile_input.py", "fuzz_schemathesis.py"])
+def test_fuzz_suite_passes_in_its_own_interpreter(suite: str) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "pytest", str(HERE / suite), "-q", "-p", "no:cacheprovider"],
         cwd=ROOT,
-        env=env,
         capture_output=True,
         text=True,
         timeout=1800,
@@ -58,5 +35,3 @@ def test_fuzz_suite_passes_in_its_own_interpreter(suite: str, who: str | None) -
     report = run.stdout[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, report
     assert " passed" in run.stdout and " skipped" not in run.stdout, report
-    if who is not None:
-        assert "1 passed" in run.stdout, report  # that principal's run, and only it

@@ -216,6 +216,7 @@ def run_day_end(database: Database, now: Any) -> int:
         database,
         lambda s, hall: len(day_end.close_due(s, hall, now)),
         "could not close the day of hall %s",
+        due=lambda s, hall: day_end.any_due(s, hall, now),
     )
 
 
@@ -232,13 +233,15 @@ def run_booking_purge(database: Database, now: Any) -> int:
     )
 
 
-def _each_hall(database: Database, work: Any, failed: str) -> int:
+def _each_hall(database: Database, work: Any, failed: str, due: Any = None) -> int:
     """`work(session, hall)` for every hall, each in its own transaction holding the hall's
-    lock; the sum of what it returns. A hall that fails is logged (`failed` % slug) and the
-    others still run."""
+    lock; the sum of what it returns. With `due(session, hall)`, only the halls it says have
+    work, read first without a lock (work still checks under the lock). A hall that fails is
+    logged (`failed` % slug) and the others still run."""
     total = 0
     with database.read() as s:
-        slugs = list(s.scalars(sa.select(Hall.slug).order_by(Hall.id)))
+        halls = list(s.scalars(sa.select(Hall).order_by(Hall.id)))
+        slugs = [h.slug for h in halls if due is None or due(s, h)]
     for slug in slugs:
         try:
             with database.write() as s:

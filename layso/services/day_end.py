@@ -60,6 +60,23 @@ def due_before(hall: Hall, now: datetime) -> date:
     return today
 
 
+def any_due(session: Session, hall: Hall, now: datetime) -> bool:
+    """Whether :func:`close_due` has anything to expire: one read by index, no lock, so that the
+    server's pass every half minute takes no hall's write lock when nothing is due."""
+    return (
+        session.scalar(
+            sa.select(Ticket.id)
+            .where(
+                Ticket.hall_id == hall.id,
+                Ticket.status.in_(OPEN_STATUSES),
+                Ticket.business_date < due_before(hall, now),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def close_due(session: Session, hall: Hall, now: datetime) -> list[Ticket]:
     """Expire every waiting or held ticket whose day has ended; the tickets expired."""
     before = due_before(hall, now)

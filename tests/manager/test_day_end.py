@@ -171,3 +171,27 @@ def test_past_days_catch_up_after_a_restart_without_hours(
         assert t is not None and t.status == TicketStatus.EXPIRED
     status, body = api.get("reports/summary?from=2026-11-21", tokens("manager"))
     assert body["total"]["expired"] == 1 and body["total"]["no_show"] == 0
+
+
+def test_a_pass_with_nothing_due_takes_no_hall_lock(
+    afternoon: dict[str, int], day: Any, db: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's pass every half minute reads first: a write transaction (the hall's lock,
+    which issuing waits for) only for a hall with tickets to expire."""
+    writes: list[int] = []
+    real_write = db.write
+
+    def counted() -> Any:
+        writes.append(1)
+        return real_write()
+
+    monkeypatch.setattr(db, "write", counted)
+    day.at("16:59:59")
+    assert run_day_end(db, clock()) == 0
+    assert writes == []  # open tickets, but their day has not ended
+    day.at("17:00:00")
+    assert run_day_end(db, clock()) == 2
+    assert writes == [1]  # the demo hall, once
+    day.at("17:30:00")
+    assert run_day_end(db, clock()) == 0
+    assert writes == [1]  # nothing left: no lock

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,6 +35,7 @@ from layso.models import (
     TicketStatus,
 )
 from layso.services import notify
+from layso.services.common import tz
 
 DEFAULT_NEAR_AHEAD = 3
 DEFAULT_LATE_PLACES = 3
@@ -69,7 +69,7 @@ def _near_message(
     if ticket.queued_at > now:
         # a booking checked in before its time: nobody may be ahead, yet it is not called
         # before its slot minus the lead, so "you are next" would send the citizen too early
-        at = ticket.queued_at.astimezone(ZoneInfo(hall.timezone)).strftime("%H:%M")
+        at = ticket.queued_at.astimezone(tz(hall)).strftime("%H:%M")
         data["from"] = at
         vi = (
             f"{hall.name}: số {number} sẽ được mời từ khoảng {at}"

@@ -60,34 +60,27 @@ def due_before(hall: Hall, now: datetime) -> date:
     return today
 
 
+def _due(hall: Hall, now: datetime) -> tuple[Any, ...]:
+    """The tickets whose day has ended and that are still waiting or held."""
+    return (
+        Ticket.hall_id == hall.id,
+        Ticket.status.in_(OPEN_STATUSES),
+        Ticket.business_date < due_before(hall, now),
+    )
+
+
 def any_due(session: Session, hall: Hall, now: datetime) -> bool:
     """Whether :func:`close_due` has anything to expire: one read by index, no lock, so that the
     server's pass every half minute takes no hall's write lock when nothing is due."""
-    return (
-        session.scalar(
-            sa.select(Ticket.id)
-            .where(
-                Ticket.hall_id == hall.id,
-                Ticket.status.in_(OPEN_STATUSES),
-                Ticket.business_date < due_before(hall, now),
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    return session.scalar(sa.select(Ticket.id).where(*_due(hall, now)).limit(1)) is not None
 
 
 def close_due(session: Session, hall: Hall, now: datetime) -> list[Ticket]:
     """Expire every waiting or held ticket whose day has ended; the tickets expired."""
-    before = due_before(hall, now)
     tickets = list(
         session.scalars(
             sa.select(Ticket)
-            .where(
-                Ticket.hall_id == hall.id,
-                Ticket.status.in_(OPEN_STATUSES),
-                Ticket.business_date < before,
-            )
+            .where(*_due(hall, now))
             .order_by(Ticket.business_date, Ticket.queued_at, Ticket.id)
         )
     )

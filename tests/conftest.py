@@ -147,12 +147,9 @@ class PgCopies:
         self.made: deque[Future[str]] = deque()
 
     def take(self) -> str:
-        if not self.made:
+        while len(self.made) <= self.AHEAD:  # this test's copy, and the next ones'
             self.made.append(self.pool.submit(create_pg_database, self.template))
-        url = self.made.popleft().result()
-        while len(self.made) < self.AHEAD:
-            self.made.append(self.pool.submit(create_pg_database, self.template))
-        return url
+        return self.made.popleft().result()
 
     def close(self) -> None:
         while self.made:

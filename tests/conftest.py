@@ -475,6 +475,21 @@ def start_server(env: dict[str, str], log: Path, port: int | None = None) -> Ser
     return server
 
 
+def api_ok(url: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    """A call to the demo hall's API on a real server that must succeed (200 or 201): its JSON."""
+    import requests
+
+    r = requests.request(
+        method,
+        f"{url}/api/v1/halls/demo/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
 def wait_healthy(server: Server, timeout: float = 60) -> None:
     import requests
 

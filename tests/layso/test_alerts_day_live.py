@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from layso.config import normalize_database_url
@@ -28,6 +27,7 @@ from layso.models import Counter, Hall, Ticket
 from tests.conftest import (
     PG_BASE,
     Server,
+    api_ok,
     create_pg_database,
     drop_pg_database,
     need,
@@ -71,15 +71,7 @@ def server(
 
 
 def _call(srv: Server, token: str, method: str, path: str, body: Any = None) -> Any:
-    r = requests.request(
-        method,
-        f"{srv.url}/api/v1/halls/demo/{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert r.status_code in (200, 201), r.text
-    return r.json()
+    return api_ok(srv.url, token, method, path, body)
 
 
 def _back(

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from layso.db import Database
 from layso.models import Counter, Ticket
-from tests.conftest import Server, seed_demo_instance, server_env, start_server
+from tests.conftest import Server, api_ok, seed_demo_instance, server_env, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -36,15 +35,7 @@ def server(tmp_path: Path) -> Iterator[tuple[Server, Any]]:
 
 
 def _call(srv: Server, token: str, method: str, path: str, body: Any = None) -> Any:
-    r = requests.request(
-        method,
-        f"{srv.url}/api/v1/halls/demo/{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert r.status_code in (200, 201), r.text
-    return r.json()
+    return api_ok(srv.url, token, method, path, body)
 
 
 def _sign_in(page: Any, url: str) -> None:

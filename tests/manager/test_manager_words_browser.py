@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -24,20 +23,12 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Site:
-    def __init__(self, url: str, demo: dict[str, Any]) -> None:
-        self.url, self.demo = url, demo
+    def __init__(self, url: str, demo: dict[str, Any], api_ok: Any) -> None:
+        self.url, self.demo, self.api_ok = url, demo, api_ok  # api_ok: the root conftest's
 
     def call(self, method: str, path: str, body: Any = None, who: str = "manager") -> Any:
         token = self.demo["manager"]["token"] if who == "manager" else self.demo["devices"][who]
-        r = requests.request(
-            method,
-            f"{self.url}/api/v1/halls/demo/{path}",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-        assert r.status_code in (200, 201), r.text
-        return r.json()
+        return self.api_ok(self.url, token, method, path, body)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +44,7 @@ def site(
     env = root.server_env(tmp / "instance")
     demo = root.seed_demo_instance(env)
     server = root.start_server(env, tmp / "server.log")
-    yield Site(server.url, demo)
+    yield Site(server.url, demo, root.api_ok)
     server.stop()
 
 

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from layso.db import Database
 from layso.models import Counter, Ticket
 from tests.conftest import Server, api_ok, seed_demo_instance, server_env, start_server
+from tests.manager.browser_login import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -36,15 +37,6 @@ def server(tmp_path: Path) -> Iterator[tuple[Server, Any]]:
 
 def _call(srv: Server, token: str, method: str, path: str, body: Any = None) -> Any:
     return api_ok(srv.url, token, method, path, body)
-
-
-def _sign_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/manager")
-    expect(page).to_have_url(re.compile(r"/login\?next=/manager"))
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", "demo-manager")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(re.escape(f"{url}/manager") + r"(#.*)?$"))
 
 
 def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
@@ -67,7 +59,7 @@ def test_alerts_appear_and_clear_on_the_board_during_a_scripted_day(
         },
     )
     board = page_factory(1440, 900)
-    _sign_in(board, srv.url)
+    sign_in(board, srv.url)
     expect(board.locator("#status")).to_have_class(re.compile("online"), timeout=WAIT)
     expect(board.locator("#alerts")).to_contain_text("Không có cảnh báo")
 
@@ -163,7 +155,7 @@ def test_a_manager_sets_thresholds_and_pause_reasons_and_reads_pauses_in_reports
     srv, demo = server
     clerk1 = demo["counters"][0]["token"]
     page = page_factory(1440, 900)
-    _sign_in(page, srv.url)
+    sign_in(page, srv.url)
 
     page.goto(f"{srv.url}/manager/config#ops")
     form = page.locator("#ops-form")

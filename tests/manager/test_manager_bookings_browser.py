@@ -17,6 +17,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.manager.browser_login import sign_in
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notify"))
 from notify_stubs import Answer, start_stub  # noqa: E402
 
@@ -24,15 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 WAIT = 15_000
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def sign_in(page: Any, url: str, path: str) -> None:
-    page.goto(f"{url}{path}")
-    expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(path)))
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", "demo-manager")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(re.escape(f"{url}{path}") + r"(#.*)?$"))
 
 
 @pytest.fixture

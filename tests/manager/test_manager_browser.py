@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 from layso.db import Database
 from layso.models import Device, DeviceKind
+from tests.manager.browser_login import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -82,15 +83,6 @@ class Live:
 def hall(live: Any) -> Live:
     server, demo = live
     return Live(server.url, demo)
-
-
-def sign_in(page: Any, url: str, path: str) -> None:
-    page.goto(f"{url}{path}")
-    expect(page).to_have_url(re.compile(r"/login\?next=" + re.escape(path)))
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", "demo-manager")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(re.escape(f"{url}{path}") + r"(#.*)?$"))
 
 
 def test_manager_filters_the_log_and_downloads_csv_and_xlsx(hall: Live, page_factory: Any) -> None:

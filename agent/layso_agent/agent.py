@@ -335,8 +335,13 @@ class PrintAgent:
         return {"token": self.token, "hall": self.hall, "after": self.seq.seq}
 
     def send(self, event: str, body: dict[str, Any]) -> None:
-        """Emit if connected; a lost answer is answered again after the next hello."""
-        if not self.sio.connected:
+        """Emit if connected; a lost answer is answered again after the next hello.
+
+        Connected means the hall's namespace is: python-socketio's ``connected`` turns true
+        only once ``connect()`` returns, after the hub may already have replayed the jobs
+        missed while away. An answer to those, refused then, would wait for the next
+        connection (the ticket never marked printed), as it did on a loaded machine."""
+        if NAMESPACE not in self.sio.namespaces:
             logger.info(
                 "not connected: %s for job %s waits for the next connection", event, body.get("job")
             )

@@ -16,7 +16,7 @@ import requests
 import zxingcpp
 from escpos_decode import decode
 
-from layso_agent.agent import JobRunner, Journal, SeqState, state_dir
+from layso_agent.agent import NAMESPACE, JobRunner, Journal, PrintAgent, SeqState, state_dir
 from layso_agent.delivery import Outcome, view_to_dict
 from layso_agent.driver import parse_printer_uri
 from layso_agent.ticket import sample_ticket
@@ -256,6 +256,42 @@ def test_the_agent_prints_each_ticket_once_across_kills_and_restarts(
     printed(last)
     assert printed_codes(printer) == [*codes, last["status_url"]]
     assert "answering again without printing" in agent.log.read_text()
+
+
+def test_an_answer_sent_while_the_hub_connection_is_being_made_is_not_held_back(
+    hall, listeners, tmp_path: Path
+) -> None:
+    """python-socketio's ``connected`` turns true only when ``connect()`` returns, after the
+    hub may already have replayed the jobs missed while away: their answers, sent in that
+    window, went nowhere until the next connection (the tickets stayed unprinted)."""
+    server, demo = hall
+    manager = listeners(server.url, demo["manager"]["token"])
+    agent = PrintAgent(
+        server.url,
+        demo["devices"]["print-agent"],
+        parse_printer_uri("none"),
+        tmp_path / "agent",
+        status_fn=lambda config: "paper_low",
+    )
+    agent.hall = "demo"
+    handlers = agent.sio.handlers[NAMESPACE]
+    own = handlers["connect"]
+    seen: list[bool] = []
+
+    def on_connect() -> None:  # runs inside the client's connect(): the window itself
+        own()
+        seen.append(agent.sio.connected)
+        agent.runner.refresh_status()
+        agent.send("print.status", agent.status_body())
+
+    handlers["connect"] = on_connect
+    agent.sio.connect(server.url, auth=agent.auth, namespaces=[NAMESPACE], wait_timeout=10)
+    try:
+        got = manager.wait_for("printer.status", lambda b: b["state"] == "paper_low")
+    finally:
+        agent.sio.disconnect()
+    assert seen == [False]  # it was sent while the client did not yet call itself connected
+    assert got["kind"] == "print-agent"
 
 
 def test_a_refused_token_stops_the_agent_with_a_clear_message(hall, fake_printer) -> None:

@@ -302,9 +302,15 @@ class Ticket(Base):
     __tablename__ = "ticket"
     __table_args__ = (
         sa.UniqueConstraint("issued_service_id", "business_date", "number"),
-        sa.Index("ix_ticket_queue", "hall_id", "status", "service_id"),
+        # the queue's counts (queue_figures): waiting and waiting with a priority, index only
+        sa.Index("ix_ticket_queue", "hall_id", "status", "service_id", "priority"),
         # the merge rule's reads: per area, booked or walk-in, in queue order
         sa.Index("ix_ticket_queue_order", "hall_id", "status", "service_id", "queued_at"),
+        # an area's recent service times (wait_model): the day's last finished tickets, read from
+        # the index alone, not every ticket of the day in the database
+        sa.Index(
+            "ix_ticket_recent", "service_id", "business_date", "status", "finished_at", "started_at"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))

@@ -216,7 +216,11 @@ def open_counters_for(session: Session, service: Service) -> int:
             sa.select(sa.func.count())
             .select_from(Counter)
             .join(CounterService, CounterService.counter_id == Counter.id)
-            .where(CounterService.service_id == service.id, Counter.state == CounterState.OPEN)
+            .where(
+                Counter.hall_id == service.hall_id,
+                CounterService.service_id == service.id,
+                Counter.state == CounterState.OPEN,
+            )
         )
         or 0
     )
@@ -228,47 +232,53 @@ def wait_model(session: Session, hall: Hall, service: Service, now: datetime) ->
 
 
 def _queue_figures_statement() -> sa.Select[Any]:
-    """The statement of :func:`queue_figures`, built once (parameters: hall, service, day)."""
+    """The statement of :func:`queue_figures`, built once (parameters: hall, service, day), on
+    the tables (Core: run on the connection, it skips the ORM's per-statement work)."""
     from layso.models import CounterService, TicketContact
 
+    ticket, counter = Ticket.__table__.c, Counter.__table__.c
+    link, contact = CounterService.__table__.c, TicketContact.__table__.c
     hall_id = sa.bindparam("hall_id", type_=sa.Integer)
     service_id = sa.bindparam("service_id", type_=sa.Integer)
     waiting = (
-        Ticket.hall_id == hall_id,
-        Ticket.service_id == service_id,
-        Ticket.status == TicketStatus.WAITING,
+        ticket.hall_id == hall_id,
+        ticket.service_id == service_id,
+        ticket.status == TicketStatus.WAITING,
     )
-    count = sa.select(sa.func.count()).where(*waiting)
-    prio = sa.select(sa.func.count(Ticket.priority)).where(*waiting)
+    count = sa.select(sa.func.count()).select_from(Ticket.__table__).where(*waiting)
+    prio = sa.select(sa.func.count(ticket.priority)).where(*waiting)
     open_counters = (
         sa.select(sa.func.count())
-        .select_from(Counter)
-        .join(CounterService, CounterService.counter_id == Counter.id)
-        .where(CounterService.service_id == service_id, Counter.state == CounterState.OPEN)
+        .select_from(Counter.__table__)
+        .join(CounterService.__table__, link.counter_id == counter.id)
+        .where(
+            counter.hall_id == hall_id,  # the hall's counters, not every hall's (index on hall)
+            link.service_id == service_id,
+            counter.state == CounterState.OPEN,
+        )
     )
     recent = (
-        sa.select(Ticket.started_at, Ticket.finished_at)
+        sa.select(ticket.started_at, ticket.finished_at)
         .where(
-            Ticket.service_id == service_id,
-            Ticket.business_date == sa.bindparam("day", type_=sa.Date),
-            Ticket.status == TicketStatus.DONE,
-            Ticket.started_at.is_not(None),
+            ticket.service_id == service_id,
+            ticket.business_date == sa.bindparam("day", type_=sa.Date),
+            ticket.status == TicketStatus.DONE,
+            ticket.started_at.is_not(None),
         )
-        .order_by(Ticket.finished_at.desc())
+        .order_by(ticket.finished_at.desc())
         .limit(RECENT_SERVICE_SAMPLE)
         .subquery()
     )
     # what notify.turn.queue_moved reads when there is any: waiting tickets with a phone to tell
     phones = (
         sa.select(sa.func.count())
-        .select_from(TicketContact)
-        .join(Ticket, Ticket.id == TicketContact.ticket_id)
+        .select_from(TicketContact.__table__)
+        .join(Ticket.__table__, ticket.id == contact.ticket_id)
         .where(
-            TicketContact.hall_id == hall_id,
-            TicketContact.phone.is_not(None),
-            TicketContact.near_at.is_(None),
-            Ticket.service_id == service_id,
-            Ticket.status == TicketStatus.WAITING,
+            contact.hall_id == hall_id,
+            contact.phone.is_not(None),
+            contact.near_at.is_(None),
+            *waiting,  # the queue's waiting tickets (ix_ticket_queue), then each one's contact
         )
     )
     one = sa.select(sa.literal(1).label("one")).subquery()

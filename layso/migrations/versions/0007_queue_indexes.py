@@ -1,0 +1,37 @@
+"""indexes of the queue's figures: priority in ix_ticket_queue, ix_ticket_recent
+
+An area's recent service times were read through the business-date index, every ticket of the
+day in the database (all halls), then sorted; the waiting tickets' priority count read each
+ticket's row. Both now read one index range.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 16:20:00
+"""
+
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_queue")
+        batch_op.create_index(
+            "ix_ticket_queue", ["hall_id", "status", "service_id", "priority"], unique=False
+        )
+        batch_op.create_index(
+            "ix_ticket_recent",
+            ["service_id", "business_date", "status", "finished_at", "started_at"],
+            unique=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_recent")
+        batch_op.drop_index("ix_ticket_queue")
+        batch_op.create_index("ix_ticket_queue", ["hall_id", "status", "service_id"], unique=False)

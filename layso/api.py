@@ -173,16 +173,19 @@ def issue(slug: str) -> ResponseReturnValue:
 
     def act(c: Context) -> tuple[dict[str, Any], int]:
         rate_limit("issue", f"{c.principal.kind}:{c.principal.id}")
-        device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
+        # the issuing kiosk by its id (the principal's): its row is not read
+        device_id = c.principal.id if c.principal.kind == "device" else None
         printing = current_app.extensions.get("layso.printer")
-        prints = device is not None and (printing is None or printing.will_print(c.session, device))
+        prints = device_id is not None and (
+            printing is None or printing.will_print(c.session, c.hall.id, device_id)
+        )
         issued = ticket_ops.issue_ticket(
             c.session,
             c.hall,
             service_code=code or "",
             priority=priority,
             now=now(),
-            device=device,
+            device_id=device_id,
             print_state="pending" if prints else "none",
         )
         if printing is not None:  # the print job, in this same transaction

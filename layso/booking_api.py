@@ -27,7 +27,7 @@ from layso import errors
 from layso import serializers as ser
 from layso.apidoc import IDEMPOTENCY_KEY, doc, obj, ref
 from layso.limits import rate_limit
-from layso.models import Device, DeviceKind, Hall, Role, Service
+from layso.models import DeviceKind, Hall, Role, Service
 from layso.services import bookings as bk
 from layso.services import idempotency as idem
 from layso.services.common import get_hall, get_service
@@ -364,16 +364,18 @@ def check_in(slug: str) -> ResponseReturnValue:
 
     with hall_context(slug, *CHECK_IN_ROLES, write=True) as c:
         rate_limit("issue", f"{c.principal.kind}:{c.principal.id}")
-        device = c.session.get(Device, c.principal.id) if c.principal.kind == "device" else None
+        device_id = c.principal.id if c.principal.kind == "device" else None
         printing = current_app.extensions.get("layso.printer")
-        prints = device is not None and (printing is None or printing.will_print(c.session, device))
+        prints = device_id is not None and (
+            printing is None or printing.will_print(c.session, c.hall.id, device_id)
+        )
         done = bk.check_in(
             c.session,
             c.hall,
             code=code,
             phone=phone,
             now=now(),
-            device=device,
+            device_id=device_id,
             print_state="pending" if prints else "none",
         )
         ticket = done.ticket

@@ -126,11 +126,12 @@ class PrintService:
 
     # --- new tickets ------------------------------------------------------------------------
 
-    def will_print(self, session: Session, kiosk: Device | None) -> bool:
-        """Whether a ticket issued by this device gets a print job (an agent or our printer)."""
-        return printing.will_print(session, kiosk, server_printer=self.server_printer)
+    def will_print(self, session: Session, hall_id: int, device_id: int | None) -> bool:
+        """Whether a ticket issued by this device (its id; None: a person) gets a print job (an
+        agent or our printer)."""
+        return printing.will_print(session, hall_id, device_id, server_printer=self.server_printer)
 
-    def agent_for(self, session: Session, kiosk: Device | None) -> Device | None:
+    def agent_for(self, session: Session, kiosk: Device | None) -> printing.Agent | None:
         return printing.agent_for(session, kiosk)
 
     def issued(

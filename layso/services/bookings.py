@@ -25,7 +25,7 @@ The API others build on
   id_required, bad_id_number, day_out_of_range, day_closed, no_such_slot, slot_past, slot_full,
   kept_for_walk_ins, quota_per_day, quota_per_area, remote_numbers_off, remote_number_not_today)
 - ``find(session, hall, code)``, ``cancel(session, hall, booking, now=)``
-- ``check_in(session, hall, code=|phone=, now=, device=, print_state=) -> CheckIn``
+- ``check_in(session, hall, code=|phone=, now=, device_id=, print_state=) -> CheckIn``
   (the ticket through :func:`layso.services.tickets.issue_ticket`; the caller adds the print
   job in the same transaction, as ``POST /tickets`` does)
 - ``follow_ticket(session, ticket)``: keep a booking's state in step with its ticket
@@ -62,7 +62,6 @@ from layso.models import (
     BookingState,
     Closure,
     DailyNumber,
-    Device,
     Hall,
     Service,
     SlotTemplate,
@@ -610,7 +609,7 @@ def check_in(
     code: str | None = None,
     phone: str | None = None,
     now: datetime,
-    device: Device | None = None,
+    device_id: int | None = None,
     print_state: str | None = None,
 ) -> CheckIn:
     """Check a booking in at the kiosk, by its code or (today) the phone it was booked with.
@@ -672,7 +671,7 @@ def check_in(
         service_code=service.code,
         priority=None,
         now=now,
-        device=device,
+        device_id=device_id,
         print_state=print_state,
         booked_for=booked_for,
         queued_at=queued_at,

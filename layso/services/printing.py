@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -111,39 +111,62 @@ def ticket_view(
 # --- new jobs ---------------------------------------------------------------------------------
 
 
+_DEVICE = Device.__table__.c
 _AGENT = (
-    sa.select(Device)
+    # the columns a print job needs of its agent (Core, on the table: cheaper than an ORM row)
+    sa.select(_DEVICE.id, _DEVICE.printer_state, _DEVICE.printer_detail)
     .where(
-        Device.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
-        Device.kind == DeviceKind.PRINT_AGENT,
-        Device.kiosk_id == sa.bindparam("kiosk_id", type_=sa.Integer),
-        Device.revoked_at.is_(None),
-        Device.printer_state_at.is_not(None),
+        _DEVICE.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+        _DEVICE.kind == DeviceKind.PRINT_AGENT,
+        _DEVICE.kiosk_id == sa.bindparam("kiosk_id", type_=sa.Integer),
+        _DEVICE.revoked_at.is_(None),
+        _DEVICE.printer_state_at.is_not(None),
     )
-    .order_by(Device.id)
+    .order_by(_DEVICE.id)
     .limit(1)
 )
 
 
-def agent_for(session: Session, kiosk: Device | None) -> Device | None:
+class Agent(NamedTuple):
+    """A kiosk's print agent: what a print job needs of it."""
+
+    id: int
+    printer_state: str | None
+    printer_detail: str | None
+
+
+def agent_for(session: Session, kiosk: Device | None) -> Agent | None:
     """The kiosk's print agent, once it has connected (reported a printer state) at all."""
     if kiosk is None or kiosk.kind != DeviceKind.KIOSK:
         return None
-    return session.scalars(_AGENT, {"hall_id": kiosk.hall_id, "kiosk_id": kiosk.id}).first()
+    return agent_of(session, kiosk.hall_id, kiosk.id)
 
 
-def will_print(session: Session, kiosk: Device | None, *, server_printer: bool) -> bool:
-    """Whether a ticket issued by this device gets a print job (an agent or the server's)."""
-    if kiosk is None:
+def agent_of(session: Session, hall_id: int, device_id: int | None) -> Agent | None:
+    """:func:`agent_for` by the issuing device's id, without loading that device: only a kiosk
+    is ever paired with an agent, so another device (or none) has no agent."""
+    if device_id is None:
+        return None
+    session.flush()  # as before an ORM query: a device changed in this transaction counts
+    row = session.connection().execute(_AGENT, {"hall_id": hall_id, "kiosk_id": device_id}).first()
+    return None if row is None else Agent(*row)
+
+
+def will_print(
+    session: Session, hall_id: int, device_id: int | None, *, server_printer: bool
+) -> bool:
+    """Whether a ticket issued by this device (its id; None: a person) gets a print job (an
+    agent or the server's)."""
+    if device_id is None:
         return False
-    return server_printer or agent_for(session, kiosk) is not None
+    return server_printer or agent_of(session, hall_id, device_id) is not None
 
 
 def _new_job(
     session: Session,
     hall: Hall,
     ticket: Ticket,
-    agent: Device | None,
+    agent: Agent | None,
     *,
     reprint: bool,
     at: datetime,
@@ -174,14 +197,13 @@ def create_job(
     position: tuple[int, int] | None = None,
 ) -> Plan | None:
     """Add a print job for the ticket (in the caller's transaction); None: no printer."""
-    kiosk = session.get(Device, ticket.device_id) if ticket.device_id else None
-    agent = agent_for(session, kiosk)
+    agent = agent_of(session, hall.id, ticket.device_id)
     if agent is None and not server_printer:
         return None
     job = _new_job(session, hall, ticket, agent, reprint=reprint, at=now)
     view = ticket_view(session, hall, ticket, base_url, reprint=reprint, at=now, position=position)
     if agent is None:
-        return Plan(hall.slug, job.id, ticket.id, "server", view, kiosk.id if kiosk else None)
+        return Plan(hall.slug, job.id, ticket.id, "server", view, ticket.device_id)
     record(
         session,
         hall,

@@ -44,7 +44,13 @@ def test_first_job_outside_flask_uses_the_given_time_and_address(make_client, tm
         hall = get_hall(s, "demo", lock=True)
         kiosk = s.scalars(sa.select(Device).where(Device.kind == DeviceKind.KIOSK)).first()
         issued = issue_ticket(
-            s, hall, service_code="TP", priority=None, now=at, device=kiosk, print_state="pending"
+            s,
+            hall,
+            service_code="TP",
+            priority=None,
+            now=at,
+            device_id=kiosk.id,
+            print_state="pending",
         )
         ticket = issued.ticket
         s.flush()
@@ -75,7 +81,13 @@ def test_first_job_without_any_printer_says_none(make_client) -> None:
         hall = get_hall(s, "demo", lock=True)
         kiosk = s.scalars(sa.select(Device).where(Device.kind == DeviceKind.KIOSK)).first()
         ticket = issue_ticket(
-            s, hall, service_code="TP", priority=None, now=at, device=kiosk, print_state="pending"
+            s,
+            hall,
+            service_code="TP",
+            priority=None,
+            now=at,
+            device_id=kiosk.id,
+            print_state="pending",
         ).ticket
         s.flush()
         plan = printing.first_job(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Any, NamedTuple
+from datetime import UTC, date, datetime, time
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from layso import errors
@@ -28,6 +29,8 @@ from layso.models import (
 )
 from layso.serializers import iso
 
+M = TypeVar("M")
+
 DEFAULT_SERVICE_S = 300  # before the day's first finished ticket, assume five minutes
 RECENT_SERVICE_SAMPLE = 20
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -43,17 +46,67 @@ def business_date(hall: Hall, now: datetime) -> date:
 
 
 # the statements of every write's first lookups, built once (building one costs about as much
-# as running it); each takes its values as parameters
-_HALL = sa.select(Hall).where(Hall.slug == sa.bindparam("slug", type_=sa.String))
+# as running it) on the tables (Core: :func:`_load_one` makes the object); each takes its values
+# as parameters
+_HALL_T, _SERVICE_T, _COUNTER_T = Hall.__table__, Service.__table__, Counter.__table__
+_HALL = sa.select(_HALL_T).where(_HALL_T.c.slug == sa.bindparam("slug", type_=sa.String))
 _HALL_LOCKED = _HALL.with_for_update()
-_SERVICE = sa.select(Service).where(
-    Service.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
-    Service.code == sa.bindparam("code", type_=sa.String),
+_SERVICE = sa.select(_SERVICE_T).where(
+    _SERVICE_T.c.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+    _SERVICE_T.c.code == sa.bindparam("code", type_=sa.String),
 )
-_COUNTER = sa.select(Counter).where(
-    Counter.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
-    Counter.number == sa.bindparam("number", type_=sa.Integer),
+_COUNTER = sa.select(_COUNTER_T).where(
+    _COUNTER_T.c.hall_id == sa.bindparam("hall_id", type_=sa.Integer),
+    _COUNTER_T.c.number == sa.bindparam("number", type_=sa.Integer),
 )
+
+
+def _load_one(
+    session: Session, model: type[M], stmt: sa.Select[Any], params: dict[str, Any]
+) -> M | None:
+    """The object of the one row a Core select of ``model``'s whole table finds, as an ORM
+    load gives it: the one already in the session if it is there, else a new persistent
+    object filled from the row (clean, every column loaded). An ORM select costs several
+    times more than the same statement on the connection; these lookups start every write.
+    The session's pending changes are flushed first, as before any ORM query."""
+    session.flush()
+    row = session.connection().execute(stmt, params).mappings().one_or_none()
+    if row is None:
+        return None
+    mapper = sa.inspect(model)
+    found = session.identity_map.get(identity_key(model, row[mapper.primary_key[0].key]))
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    obj = mapper.class_manager.new_instance()
+    instance_dict(obj).update(row)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj  # type: ignore[no-any-return]
+
+
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def write_now(session: Session, obj: Any, **values: Any) -> None:
+    """UPDATE these columns of ``obj``'s row at once and keep them on the object as written.
+
+    One Core UPDATE by primary key, built once per table and set of columns; the object is
+    left clean for them (nothing for a later flush to write). The unit of work's flush of the
+    same change costs about ten times the UPDATE. Other pending changes stay pending."""
+    mapper = sa.inspect(obj).mapper
+    table = mapper.local_table
+    key = (table, tuple(values))
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        [pk] = table.primary_key.columns
+        stmt = _UPDATES[key] = (
+            sa.update(table)
+            .where(pk == sa.bindparam("pk_", type_=pk.type))
+            .values({k: sa.bindparam(k, type_=table.c[k].type) for k in values})
+        )
+    session.connection().execute(stmt, {"pk_": mapper.primary_key_from_instance(obj)[0], **values})
+    for k, v in values.items():
+        set_committed_value(obj, k, v.astimezone(UTC) if isinstance(v, datetime) else v)
 
 
 def by_id(session: Session, stmt: sa.Select[Any], model: type[Any], id_: int) -> Any:
@@ -68,22 +121,21 @@ def by_id(session: Session, stmt: sa.Select[Any], model: type[Any], id_: int) ->
 
 def get_hall(session: Session, slug: str, *, lock: bool = False) -> Hall:
     """Load a hall; with lock, serialize this hall's writers (a row lock on PostgreSQL)."""
-    stmt = _HALL_LOCKED if lock else _HALL
-    hall = session.scalars(stmt, {"slug": slug}).one_or_none()
+    hall = _load_one(session, Hall, _HALL_LOCKED if lock else _HALL, {"slug": slug})
     if hall is None:
         raise errors.UnknownHall(hall=slug)
     return hall
 
 
 def get_service(session: Session, hall: Hall, code: str) -> Service:
-    service = session.scalars(_SERVICE, {"hall_id": hall.id, "code": code}).one_or_none()
+    service = _load_one(session, Service, _SERVICE, {"hall_id": hall.id, "code": code})
     if service is None:
         raise errors.UnknownService(service=code)
     return service
 
 
 def get_counter(session: Session, hall: Hall, number: int) -> Counter:
-    counter = session.scalars(_COUNTER, {"hall_id": hall.id, "number": number}).one_or_none()
+    counter = _load_one(session, Counter, _COUNTER, {"hall_id": hall.id, "number": number})
     if counter is None:
         raise errors.UnknownCounter(counter=number)
     return counter
@@ -127,19 +179,23 @@ def record(
 ) -> None:
     """Append an event to the hall's log (next seq) and queue it for emission after commit.
 
-    The row is written with the transaction's next flush, all of that flush's events in one
-    INSERT (:func:`_write_events`), not as an ORM object each."""
+    The row is inserted at once (a Core INSERT, not an ORM object), so any later read in this
+    transaction sees it. The hall's new seq is kept on the hall object as already written
+    (no unit-of-work flush of the hall) and stored once, before the commit
+    (:func:`_store_event_seqs`): one UPDATE for all of the transaction's events."""
     if ticket is not None and name in _TURN_EVENTS:
         from layso.services.notify import turn
 
-        # before the hall's seq moves: its contact is read without flushing this event first
+        # before the hall's seq moves: its contact is read without this event
         turn.ticket_event(session, hall, name, ticket, now)
-    hall.event_seq += 1  # the hall is now dirty: the next flush writes the events too
-    payload = {"seq": hall.event_seq, "hall": hall.slug, "at": iso(hall, now), **fields}
-    session.info.setdefault(_EVENT_ROWS, []).append(
+    seq = hall.event_seq + 1
+    set_committed_value(hall, "event_seq", seq)
+    payload = {"seq": seq, "hall": hall.slug, "at": iso(hall, now), **fields}
+    session.connection().execute(
+        _INSERT_EVENT,
         {
             "hall_id": hall.id,
-            "seq": hall.event_seq,
+            "seq": seq,
             "name": str(name),
             "at": now,
             "ticket_id": ticket.id if ticket else None,
@@ -147,36 +203,35 @@ def record(
             "user_id": user.id if user else None,
             "audience": audience,
             "payload": payload,
-        }
+        },
     )
+    session.info.setdefault(_EVENT_SEQS, {})[hall.id] = seq
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
 
 
-_EVENT_ROWS = "layso.event_rows"
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _write_events_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    _write_events(session)
+_INSERT_EVENT = Event.__table__.insert()
+_STORE_SEQ = (
+    sa.update(Hall.__table__)
+    .where(Hall.__table__.c.id == sa.bindparam("hall"))
+    .values(event_seq=sa.bindparam("seq", type_=sa.BigInteger))
+)
+_EVENT_SEQS = "layso.event_seqs"
 
 
 @sa.event.listens_for(Session, "before_commit")
-def _write_events(session: Session) -> None:
-    """Insert the events recorded since the last flush, in one statement (before the flush
-    that writes the hall's new seq, and before any query that could read them)."""
-    rows = session.info.pop(_EVENT_ROWS, None)
-    if not rows:
+def _store_event_seqs(session: Session) -> None:
+    """Store each hall's last event seq of this transaction (its events are already in)."""
+    seqs = session.info.pop(_EVENT_SEQS, None)
+    if not seqs:
         return
     conn = session.connection()
-    if len(rows) == 1 or conn.dialect.name == "sqlite":
-        conn.execute(Event.__table__.insert(), rows)  # sqlite3's executemany: one C loop
-    else:  # one multi-row VALUES: pg8000's executemany is a round trip per row
-        conn.execute(Event.__table__.insert().values(rows))
+    for hall_id, seq in seqs.items():
+        conn.execute(_STORE_SEQ, {"hall": hall_id, "seq": seq})
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
-def _drop_events(session: Session, _previous: Any) -> None:
-    session.info.pop(_EVENT_ROWS, None)
+def _drop_event_seqs(session: Session, _previous: Any) -> None:
+    session.info.pop(_EVENT_SEQS, None)
 
 
 # a ticket's "your turn" notices follow these (layso.services.notify.turn)
@@ -309,10 +364,15 @@ def queue_figures(session: Session, hall: Hall, service: Service, now: datetime)
     the recent service times (joined to a one-row select, so that an area with no finished
     ticket today still gives one row). The statement is built once: building it costs more
     than running it."""
-    rows = session.execute(
-        _QUEUE_FIGURES,
-        {"hall_id": hall.id, "service_id": service.id, "day": business_date(hall, now)},
-    ).all()
+    session.flush()  # what the ORM would do before a query: this transaction's changes count
+    rows = (
+        session.connection()
+        .execute(
+            _QUEUE_FIGURES,
+            {"hall_id": hall.id, "service_id": service.id, "day": business_date(hall, now)},
+        )
+        .all()
+    )
     samples = [(f - s).total_seconds() for *_, s, f in rows if f and s]
     mean = sum(samples) / len(samples) if samples else float(DEFAULT_SERVICE_S)
     first = rows[0]

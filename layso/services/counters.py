@@ -32,6 +32,7 @@ from layso.services.common import (
     queue_changed,
     queue_figures,
     record,
+    write_now,
 )
 from layso.services.next_ticket import candidates as _candidates
 from layso.services.next_ticket import choose_next
@@ -124,10 +125,11 @@ def _leave(
     session: Session, counter: Counter, ticket: Ticket, now: datetime, status: TicketStatus
 ) -> None:
     """Write the ticket's new `status` and the free counter (before any event is recorded)."""
-    ticket.status = status
     if status != TicketStatus.HELD:
-        ticket.finished_at = now
-    counter.current_ticket_id = None
+        write_now(session, ticket, status=status, finished_at=now)
+    else:
+        write_now(session, ticket, status=status)
+    write_now(session, counter, current_ticket_id=None)
     follow_ticket(session, ticket)
     session.flush()
 
@@ -246,6 +248,27 @@ def resume_counter(
     return counter
 
 
+_T = Ticket.__table__.c
+#: the guarded UPDATE of a call, built once on the table (Core: a statement built per call and
+#: run through the ORM cost several times what the UPDATE itself does)
+_CALL = (
+    sa.update(Ticket.__table__)
+    .where(_T.id == sa.bindparam("ticket"), _T.status == sa.bindparam("was"))
+    .values(
+        status=TicketStatus.CALLED,
+        counter_id=sa.bindparam("counter"),
+        clerk_id=sa.bindparam("clerk"),
+        target_counter_id=None,
+        called_at=sa.bindparam("now", type_=_T.called_at.type),
+        first_called_at=sa.func.coalesce(
+            _T.first_called_at, sa.bindparam("first", type_=_T.first_called_at.type)
+        ),
+        call_count=_T.call_count + 1,
+    )
+    .returning(_T.first_called_at, _T.call_count)
+)
+
+
 def _call(
     session: Session, hall: Hall, counter: Counter, ticket: Ticket, user: User, now: datetime
 ) -> Ticket:
@@ -253,21 +276,22 @@ def _call(
     # that a ticket is called at most once at a time, even if that lock were ever bypassed. It
     # writes every column of the call at once and returns what it counted, so the ticket in
     # memory is set to what the row now holds without reading it back.
-    called = session.execute(
-        sa.update(Ticket)
-        .where(Ticket.id == ticket.id, Ticket.status == ticket.status)
-        .values(
-            status=TicketStatus.CALLED,
-            counter_id=counter.id,
-            clerk_id=user.id,
-            target_counter_id=None,
-            called_at=now,
-            first_called_at=sa.func.coalesce(Ticket.first_called_at, now),
-            call_count=Ticket.call_count + 1,
+    session.flush()  # as before an ORM statement: this transaction's changes first
+    called = (
+        session.connection()
+        .execute(
+            _CALL,
+            {
+                "ticket": ticket.id,
+                "was": ticket.status,
+                "counter": counter.id,
+                "clerk": user.id,
+                "now": now,
+                "first": now,
+            },
         )
-        .returning(Ticket.first_called_at, Ticket.call_count)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+        .one_or_none()
+    )
     if called is None:
         raise errors.TicketNotWaiting(ticket=ticket.display_number)
     for key, value in (
@@ -289,11 +313,12 @@ def _call(
         session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
     )
     # after the called event, whose notice reads the ticket's contact: nothing to flush before
-    counter.current_ticket_id = ticket.id
-    if ticket.priority:
-        counter.calls_since_priority = 0
-    else:
-        counter.calls_since_priority += 1
+    write_now(
+        session,
+        counter,
+        current_ticket_id=ticket.id,
+        calls_since_priority=0 if ticket.priority else counter.calls_since_priority + 1,
+    )
     queue_changed(session, hall, service, now, figures=figures)
     counter_changed(session, hall, counter, now)
     logger.info("hall %s: counter %s called %s", hall.slug, counter.number, ticket.display_number)
@@ -370,8 +395,7 @@ def start(session: Session, hall: Hall, number: int, *, user: User, now: datetim
     """The citizen has arrived at the counter: service begins."""
     counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.CALLED)
-    ticket.status = TicketStatus.SERVING
-    ticket.started_at = ticket.started_at or now
+    write_now(session, ticket, status=TicketStatus.SERVING, started_at=ticket.started_at or now)
     _ticket_event(session, hall, Ev.TICKET_STARTED, ticket, counter, user, now)
     counter_changed(session, hall, counter, now)
     if hall.rating_on == "start":

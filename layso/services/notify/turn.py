@@ -150,9 +150,18 @@ def queue_moved(session: Session, hall: Hall, service: Service, now: datetime) -
     return queued
 
 
+_CONTACT = TicketContact.__table__.c
+_HAS_PHONE = sa.select(_CONTACT.ticket_id).where(
+    _CONTACT.ticket_id == sa.bindparam("ticket", type_=sa.Integer), _CONTACT.phone.is_not(None)
+)
+
+
 def ticket_event(session: Session, hall: Hall, name: str, ticket: Ticket, now: datetime) -> None:
     """A ticket was called (its second notice) or left the queue (its phone is erased). A
     "near" notice still unsent by then (a provider down) is dropped by the sender (too late)."""
+    session.flush()  # as before an ORM query: a phone given in this transaction counts
+    if session.connection().execute(_HAS_PHONE, {"ticket": ticket.id}).first() is None:
+        return  # the usual case, asked on the table: no ORM row built for nobody to tell
     contact = session.get(TicketContact, ticket.id)
     if contact is None or contact.phone is None:
         return

@@ -105,7 +105,6 @@ def authenticate_first() -> None:
 )
 def me() -> ResponseReturnValue:
     """Who the token or session belongs to: what a page needs to find its hall and counter."""
-    import sqlalchemy as sa
 
     from layso.models import Counter, Hall
     from layso.web import db, load_principal
@@ -439,10 +438,7 @@ def events(slug: str) -> ResponseReturnValue:
 def _user(c: Any) -> Any:
     if c.principal.kind != "user":
         raise errors.Forbidden()
-    return by_id(c.session, _USER, User, c.principal.id)
-
-
-_USER = sa.select(User).where(User.id == sa.bindparam("id", type_=sa.Integer))  # built once
+    return by_id(c.session, User, c.principal.id)
 
 
 def _plain(c: Any, t: Any) -> dict[str, Any] | None:

@@ -61,27 +61,39 @@ _COUNTER = sa.select(_COUNTER_T).where(
 )
 
 
+def load_rows(
+    session: Session, model: type[M], stmt: sa.Select[Any], params: dict[str, Any]
+) -> list[M]:
+    """The objects of the rows a Core select of ``model``'s whole table finds, as an ORM load
+    gives them: one already in the session stays as it is, else a new persistent object is
+    filled from its row (clean, every column loaded). An ORM select costs several times more
+    than the same statement on the connection; these lookups start every write. The
+    session's pending changes are flushed first, as before any ORM query."""
+    session.flush()
+    rows = session.connection().execute(stmt, params).mappings().all()
+    mapper = sa.inspect(model)
+    pk = mapper.primary_key[0].key
+    out = []
+    for row in rows:
+        found = session.identity_map.get(identity_key(model, row[pk]))
+        if found is None:
+            found = mapper.class_manager.new_instance()
+            instance_dict(found).update(row)
+            make_transient_to_detached(found)
+            session.add(found)
+        out.append(found)
+    return out
+
+
 def _load_one(
     session: Session, model: type[M], stmt: sa.Select[Any], params: dict[str, Any]
 ) -> M | None:
-    """The object of the one row a Core select of ``model``'s whole table finds, as an ORM
-    load gives it: the one already in the session if it is there, else a new persistent
-    object filled from the row (clean, every column loaded). An ORM select costs several
-    times more than the same statement on the connection; these lookups start every write.
-    The session's pending changes are flushed first, as before any ORM query."""
-    session.flush()
-    row = session.connection().execute(stmt, params).mappings().one_or_none()
-    if row is None:
-        return None
-    mapper = sa.inspect(model)
-    found = session.identity_map.get(identity_key(model, row[mapper.primary_key[0].key]))
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    obj = mapper.class_manager.new_instance()
-    instance_dict(obj).update(row)
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return obj  # type: ignore[no-any-return]
+    """:func:`load_rows` of a statement that finds at most one row."""
+    found = load_rows(session, model, stmt, params)
+    return found[0] if found else None
+
+
+_BY_ID: dict[Any, sa.Select[Any]] = {}
 
 
 _UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
@@ -109,14 +121,30 @@ def write_now(session: Session, obj: Any, **values: Any) -> None:
         set_committed_value(obj, k, v.astimezone(UTC) if isinstance(v, datetime) else v)
 
 
-def by_id(session: Session, stmt: sa.Select[Any], model: type[Any], id_: int) -> Any:
-    """``session.get(model, id_)`` through a statement built once (``stmt``, parameter ``id``,
-    which may carry loader options): the object already in the session when it is there,
-    else one query. Session.get builds its query, and applies its options, on every call."""
+def by_id(session: Session, model: type[M], id_: int) -> M | None:
+    """``session.get(model, id_)`` for a one-column key, without its per-call work: the object
+    already in the session when it is there, else one Core select (built once per table)
+    whose row becomes the object (:func:`load_rows`)."""
     found = session.identity_map.get(identity_key(model, id_))
     if found is not None:
-        return found
-    return session.scalars(stmt, {"id": id_}).one_or_none()
+        return found  # type: ignore[no-any-return]
+    stmt = _BY_ID.get(model)
+    if stmt is None:
+        table = sa.inspect(model).local_table
+        [pk] = table.primary_key.columns
+        stmt = _BY_ID[model] = sa.select(table).where(pk == sa.bindparam("id", type_=pk.type))
+    return _load_one(session, model, stmt, {"id": id_})
+
+
+def with_service(session: Session, ticket: Ticket) -> Service:
+    """The ticket's area, set on it (every event about a ticket names its area): the one in
+    the session, else read by :func:`by_id` instead of the relationship's lazy load."""
+    state = sa.inspect(ticket)
+    if "service" not in state.unloaded:
+        return ticket.service
+    service = by_id(session, Service, ticket.service_id)
+    set_committed_value(ticket, "service", service)
+    return service  # type: ignore[return-value]
 
 
 def get_hall(session: Session, slug: str, *, lock: bool = False) -> Hall:
@@ -179,10 +207,11 @@ def record(
 ) -> None:
     """Append an event to the hall's log (next seq) and queue it for emission after commit.
 
-    The row is inserted at once (a Core INSERT, not an ORM object), so any later read in this
-    transaction sees it. The hall's new seq is kept on the hall object as already written
-    (no unit-of-work flush of the hall) and stored once, before the commit
-    (:func:`_store_event_seqs`): one UPDATE for all of the transaction's events."""
+    The row is written, with the others of this transaction not yet written, in one INSERT
+    (:func:`_write_events`): before the next statement the session runs, before a flush, at
+    the latest before the commit, so that any read in this transaction sees it. The hall's new
+    seq is kept on the hall object as already written (no unit-of-work flush of the hall) and
+    stored once, before the commit: one UPDATE for all of the transaction's events."""
     if ticket is not None and name in _TURN_EVENTS:
         from layso.services.notify import turn
 
@@ -191,8 +220,7 @@ def record(
     seq = hall.event_seq + 1
     set_committed_value(hall, "event_seq", seq)
     payload = {"seq": seq, "hall": hall.slug, "at": iso(hall, now), **fields}
-    session.connection().execute(
-        _INSERT_EVENT,
+    session.info.setdefault(_EVENT_ROWS, []).append(
         {
             "hall_id": hall.id,
             "seq": seq,
@@ -203,7 +231,7 @@ def record(
             "user_id": user.id if user else None,
             "audience": audience,
             "payload": payload,
-        },
+        }
     )
     session.info.setdefault(_EVENT_SEQS, {})[hall.id] = seq
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
@@ -215,12 +243,40 @@ _STORE_SEQ = (
     .where(Hall.__table__.c.id == sa.bindparam("hall"))
     .values(event_seq=sa.bindparam("seq", type_=sa.BigInteger))
 )
+_EVENT_ROWS = "layso.event_rows"
 _EVENT_SEQS = "layso.event_seqs"
 
 
+def write_events(session: Session) -> None:
+    """Insert the events recorded and not yet written, in one statement: sqlite3's
+    executemany (one C loop), or one multi-row VALUES on PostgreSQL (pg8000's executemany is
+    a round trip per row). Run by the session's hooks below; the reads made on the connection
+    instead (:func:`load_rows`, :func:`queue_figures`) read no events."""
+    rows = session.info.pop(_EVENT_ROWS, None)
+    if not rows:
+        return
+    conn = session.connection()
+    if len(rows) == 1 or conn.dialect.name == "sqlite":
+        conn.execute(_INSERT_EVENT, rows)
+    else:
+        conn.execute(_INSERT_EVENT.values(rows))
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _write_events_before_a_statement(state: Any) -> None:
+    if _EVENT_ROWS in state.session.info:
+        write_events(state.session)
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _write_events_before_a_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    write_events(session)
+
+
 @sa.event.listens_for(Session, "before_commit")
-def _store_event_seqs(session: Session) -> None:
-    """Store each hall's last event seq of this transaction (its events are already in)."""
+def _store_events(session: Session) -> None:
+    """The events not yet written, then each hall's last seq of this transaction."""
+    write_events(session)
     seqs = session.info.pop(_EVENT_SEQS, None)
     if not seqs:
         return
@@ -230,7 +286,8 @@ def _store_event_seqs(session: Session) -> None:
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
-def _drop_event_seqs(session: Session, _previous: Any) -> None:
+def _drop_events(session: Session, _previous: Any) -> None:
+    session.info.pop(_EVENT_ROWS, None)
     session.info.pop(_EVENT_SEQS, None)
 
 

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from layso import errors
@@ -32,6 +32,7 @@ from layso.services.common import (
     queue_changed,
     queue_figures,
     record,
+    with_service,
     write_now,
 )
 from layso.services.next_ticket import candidates as _candidates
@@ -46,14 +47,10 @@ def _current(session: Session, counter: Counter) -> Ticket | None:
     """The counter's ticket, with its area (every event about it names the area)."""
     if not counter.current_ticket_id:
         return None
-    return by_id(session, _CURRENT, Ticket, counter.current_ticket_id)
-
-
-_CURRENT = (
-    sa.select(Ticket)
-    .options(joinedload(Ticket.service))
-    .where(Ticket.id == sa.bindparam("id", type_=sa.Integer))
-)
+    ticket = by_id(session, Ticket, counter.current_ticket_id)
+    if ticket is not None:
+        with_service(session, ticket)
+    return ticket
 
 
 def _require_clerk(counter: Counter, user: User) -> None:
@@ -306,7 +303,7 @@ def _call(
         ("call_count", called.call_count),
     ):
         set_committed_value(ticket, key, value)
-    service = ticket.service
+    service = with_service(session, ticket)
     figures = queue_figures(session, hall, service, now)  # before the counter changes
     follow_ticket(session, ticket)
     _ticket_event(

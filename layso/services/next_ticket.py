@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from layso.models import Counter, CounterService, Hall, PriorityPolicy, Ticket, TicketStatus
+from layso.services.common import load_rows
 
 __all__ = ["callable_now", "candidates", "choose_next"]
 
@@ -44,7 +45,7 @@ def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket
     however long the queues are.
     """
     params = {"hall_id": counter.hall_id, "counter_id": counter.id, "now": now}
-    return list(session.scalars(_CANDIDATES, params))
+    return load_rows(session, Ticket, _CANDIDATES, params)
 
 
 def _candidates_statement() -> sa.Select[Any]:
@@ -70,7 +71,8 @@ def _candidates_statement() -> sa.Select[Any]:
         for where in parts
     ]
     ids = sa.union_all(*(sa.select(first.c.id) for first in firsts))
-    return sa.select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.queued_at, Ticket.id)
+    table = Ticket.__table__  # the whole rows, run on the connection (common.load_rows)
+    return sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.queued_at, table.c.id)
 
 
 _CANDIDATES = _candidates_statement()

@@ -1,6 +1,7 @@
 """Press-to-display latency: a clerk's POST .../counters/1/next → ``ticket.called`` at a display.
 
     .venv/bin/python benchmarks/latency.py [--calls 200] [--mode eventlet|gevent|threading]
+        [--py-spy out.svg|out.txt]
 
 Starts the real server (``layso run``, eventlet by default) on a free loopback port with a fresh
 demo hall, issues the tickets, connects one python-socketio client as the hall's wall display
@@ -26,7 +27,7 @@ from typing import Any
 import requests
 import socketio
 from _floor import floor_server
-from _server import demo_server, percentile
+from _server import demo_server, percentile, spying
 
 WAIT_S = 10.0  # longest wait for one event; a miss is counted, never waited for twice
 
@@ -92,8 +93,8 @@ def timed_calls(
     return {"latency": latency, "response": response, "missed": [missed]}
 
 
-def measure_layso(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
-    with demo_server(LAYSO_ASYNC_MODE=mode) as (url, demo, _proc):
+def measure_layso(calls: int, warmup: int, mode: str, spy: str = "") -> dict[str, list[float]]:
+    with demo_server(LAYSO_ASYNC_MODE=mode) as (url, demo, proc):
         base = f"{url}/api/v1/halls/demo"
         http = requests.Session()
         kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
@@ -112,7 +113,8 @@ def measure_layso(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
         def start() -> None:
             http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
 
-        return timed_calls(display, calls, warmup, call_next, start)
+        with spying(proc.pid, spy):
+            return timed_calls(display, calls, warmup, call_next, start)
 
 
 def measure_bare(calls: int, warmup: int, mode: str) -> dict[str, list[float]]:
@@ -142,11 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calls", type=int, default=200, help="measured calls (1..999)")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--mode", choices=["eventlet", "gevent", "threading"], default="eventlet")
+    p.add_argument(
+        "--py-spy", default="", help="record Layso's server during the calls (.txt: raw)"
+    )
     args = p.parse_args(argv)
     if not 1 <= args.calls + args.warmup <= 999:  # the demo area TP has numbers 1001..1999
         p.error("calls + warmup must be 1..999")
 
-    layso = measure_layso(args.calls, args.warmup, args.mode)
+    layso = measure_layso(args.calls, args.warmup, args.mode, args.py_spy)
     bare = measure_bare(args.calls, args.warmup, args.mode)
 
     print(f"\nPress-to-display latency, {args.calls} calls, loopback, async mode {args.mode} (ms)")

@@ -311,6 +311,8 @@ class Ticket(Base):
         sa.Index(
             "ix_ticket_recent", "service_id", "business_date", "status", "finished_at", "started_at"
         ),
+        # a call's first look: the tickets sent to this counter (a transfer), in queue order
+        sa.Index("ix_ticket_sent", "target_counter_id", "status", "queued_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     hall_id: Mapped[int] = mapped_column(sa.ForeignKey("hall.id", ondelete="CASCADE"))

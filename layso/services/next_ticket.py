@@ -37,12 +37,12 @@ def callable_now(ticket: Ticket, now: datetime) -> bool:
 
 def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket]:
     """The few waiting tickets that can be next at this counter, oldest first: the oldest sent
-    to it, and per class (priority, ordinary) the oldest callable booking and the oldest
-    walk-in of its areas' queues.
+    to it, and in each of its areas, per class (priority, ordinary), the oldest callable
+    booking and the oldest walk-in.
 
     Every policy of :func:`choose_next` picks among these (within a kind the oldest always
-    wins), so a call reads at most five rows, in one statement (each part by index, LIMIT 1),
-    however long the queues are.
+    wins), so a call reads at most one row per kind and area, in one statement (each part by
+    index, LIMIT 1), however long the queues are.
     """
     params = {"hall_id": counter.hall_id, "counter_id": counter.id, "now": now}
     return load_rows(session, Ticket, _CANDIDATES, params)
@@ -50,29 +50,41 @@ def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket
 
 def _candidates_statement() -> sa.Select[Any]:
     """:func:`candidates`' statement, built once (parameters: hall_id, counter_id, now):
-    building its five parts and their cache key cost more than running it."""
+    building its parts and their cache key cost more than running it.
+
+    Each part is the first ticket of one area's queue in queue order (ix_ticket_queue_order:
+    hall, status, area, queued_at), one per area of the counter: with all the areas in one
+    ``IN``, the database read and sorted every waiting ticket of them to find the first."""
+    t, link = Ticket.__table__.c, CounterService.__table__
     counter_id = sa.bindparam("counter_id", type_=sa.Integer)
-    now = sa.bindparam("now", type_=Ticket.__table__.c.queued_at.type)
+    now = sa.bindparam("now", type_=t.queued_at.type)
     hall_id = sa.bindparam("hall_id", type_=sa.Integer)
-    waiting = (Ticket.hall_id == hall_id, Ticket.status == TicketStatus.WAITING)
-    areas = sa.select(CounterService.service_id).where(CounterService.counter_id == counter_id)
-    queue = (Ticket.target_counter_id.is_(None), Ticket.service_id.in_(areas))
-    booked = (Ticket.booked_for.is_not(None), Ticket.queued_at <= now)
-    walk_in = (Ticket.booked_for.is_(None),)
-    parts: list[tuple[Any, ...]] = [(Ticket.target_counter_id == counter_id,)]
-    for cls in (Ticket.priority.is_not(None), Ticket.priority.is_(None)):
-        parts += [(*queue, *booked, cls), (*queue, *walk_in, cls)]
-    firsts = [
-        sa.select(Ticket.id)
-        .where(*waiting, *where)
-        .order_by(Ticket.queued_at, Ticket.id)
-        .limit(1)
-        .subquery()
-        for where in parts
-    ]
-    ids = sa.union_all(*(sa.select(first.c.id) for first in firsts))
+    waiting = (t.hall_id == hall_id, t.status == TicketStatus.WAITING)
+
+    def first(*where: Any) -> Any:
+        return sa.select(t.id).where(*waiting, *where).order_by(t.queued_at, t.id).limit(1)
+
+    booked = (t.booked_for.is_not(None), t.queued_at <= now)
+    walk_in = (t.booked_for.is_(None),)
+    sent_here = first(t.target_counter_id == counter_id).subquery()
+    parts = [sa.select(sent_here.c.id)]
+    for cls in (t.priority.is_not(None), t.priority.is_(None)):
+        for kind in (booked, walk_in):
+            in_area = first(
+                t.service_id == link.c.service_id, t.target_counter_id.is_(None), *kind, cls
+            )
+            parts.append(
+                sa.select(in_area.scalar_subquery().label("id")).where(
+                    link.c.counter_id == counter_id
+                )
+            )
+    ids = sa.union_all(*parts).subquery()
     table = Ticket.__table__  # the whole rows, run on the connection (common.load_rows)
-    return sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.queued_at, table.c.id)
+    return (
+        sa.select(table)
+        .where(table.c.id.in_(sa.select(ids.c.id)))
+        .order_by(table.c.queued_at, table.c.id)
+    )
 
 
 _CANDIDATES = _candidates_statement()

@@ -21,6 +21,7 @@ from layso.services.common import (
     mean_service_s,
     open_counters_for,
 )
+from layso.services.next_ticket import _CANDIDATES
 
 pytestmark = [
     pytest.mark.usefixtures("demo"),
@@ -77,3 +78,20 @@ def test_the_wait_model_reads_index_ranges(db: Database, clock: Any) -> None:
         for statement, parameters in seen:
             rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
             assert_bounded([str(r[3]) for r in rows])
+
+
+def test_a_calls_candidates_read_one_index_range_per_area(db: Database, clock: Any) -> None:
+    """The first ticket of each of the counter's areas and kinds, and the first sent to it:
+    none of them reads the whole waiting queue and sorts it."""
+    plan = plan_of(db, _CANDIDATES, {"hall_id": 1, "counter_id": 1, "now": clock()})
+    # the only sort is the last step: the few candidates found, put in queue order
+    assert plan[-1] == "USE TEMP B-TREE FOR ORDER BY"
+    assert_bounded(plan[:-1])
+    text = "\n".join(plan)
+    assert "ix_ticket_sent (target_counter_id=? AND status=?)" in text
+    # one correlated look per area, in queue order by the index, not a sort of them all
+    assert text.count("CORRELATED SCALAR SUBQUERY") == 4
+    assert (
+        text.count("USING INDEX ix_ticket_queue_order (hall_id=? AND status=? AND service_id=?")
+        == 4
+    )

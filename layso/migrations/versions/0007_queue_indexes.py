@@ -1,8 +1,10 @@
-"""indexes of the queue's figures: priority in ix_ticket_queue, ix_ticket_recent
+"""indexes of the queue's figures and of a call: priority in ix_ticket_queue, ix_ticket_recent,
+ix_ticket_sent
 
 An area's recent service times were read through the business-date index, every ticket of the
 day in the database (all halls), then sorted; the waiting tickets' priority count read each
-ticket's row. Both now read one index range.
+ticket's row; a call's look for tickets sent to its counter read and sorted every waiting
+ticket of the hall. Each now reads one index range.
 
 Revision ID: 0007
 Revises: 0006
@@ -28,10 +30,14 @@ def upgrade() -> None:
             ["service_id", "business_date", "status", "finished_at", "started_at"],
             unique=False,
         )
+        batch_op.create_index(
+            "ix_ticket_sent", ["target_counter_id", "status", "queued_at"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("ticket", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_sent")
         batch_op.drop_index("ix_ticket_recent")
         batch_op.drop_index("ix_ticket_queue")
         batch_op.create_index("ix_ticket_queue", ["hall_id", "status", "service_id"], unique=False)

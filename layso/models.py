@@ -523,6 +523,19 @@ class NotifyOutbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+# a call's reads (services/next_ticket.py): the first waiting ticket of one area and one kind
+# (priority or not, booked or walk-in), in queue order, is the first entry of its index range
+sa.Index(
+    "ix_ticket_lane",
+    Ticket.hall_id,
+    Ticket.status,
+    Ticket.service_id,
+    Ticket.priority.is_(None),
+    Ticket.booked_for.is_(None),
+    Ticket.queued_at,
+)
+
+
 class TicketContact(Base):
     """What a waiting ticket's holder asked for from the phone page or a booking: the phone to
     notify (erased once the ticket is called or leaves the queue), the notices sent, the one

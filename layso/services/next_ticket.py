@@ -64,11 +64,12 @@ def _candidates_statement() -> sa.Select[Any]:
     def first(*where: Any) -> Any:
         return sa.select(t.id).where(*waiting, *where).order_by(t.queued_at, t.id).limit(1)
 
-    booked = (t.booked_for.is_not(None), t.queued_at <= now)
-    walk_in = (t.booked_for.is_(None),)
+    # each kind as ix_ticket_lane's expressions, so that it is one range of that index
+    booked = (t.booked_for.is_(None) == sa.false(), t.queued_at <= now)
+    walk_in = (t.booked_for.is_(None) == sa.true(),)
     sent_here = first(t.target_counter_id == counter_id).subquery()
     parts = [sa.select(sent_here.c.id)]
-    for cls in (t.priority.is_not(None), t.priority.is_(None)):
+    for cls in (t.priority.is_(None) == sa.false(), t.priority.is_(None) == sa.true()):
         for kind in (booked, walk_in):
             in_area = first(
                 t.service_id == link.c.service_id, t.target_counter_id.is_(None), *kind, cls

@@ -1,16 +1,18 @@
 """indexes of the queue's figures and of a call: priority in ix_ticket_queue, ix_ticket_recent,
-ix_ticket_sent
+ix_ticket_sent, ix_ticket_lane
 
 An area's recent service times were read through the business-date index, every ticket of the
 day in the database (all halls), then sorted; the waiting tickets' priority count read each
 ticket's row; a call's look for tickets sent to its counter read and sorted every waiting
-ticket of the hall. Each now reads one index range.
+ticket of the hall, and its look for the first ticket of each area and kind walked the area's
+queue until one matched. Each now reads one index range.
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 16:20:00
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
@@ -33,9 +35,23 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_ticket_sent", ["target_counter_id", "status", "queued_at"], unique=False
         )
+    op.create_index(
+        "ix_ticket_lane",
+        "ticket",
+        [
+            "hall_id",
+            "status",
+            "service_id",
+            sa.text("(priority IS NULL)"),
+            sa.text("(booked_for IS NULL)"),
+            "queued_at",
+        ],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ticket_lane", table_name="ticket")
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_sent")
         batch_op.drop_index("ix_ticket_recent")

@@ -52,8 +52,14 @@ def ticket(hall: Hall, t: Ticket) -> dict[str, Any]:
         "started_at": iso(hall, t.started_at),
         "finished_at": iso(hall, t.finished_at),
         "call_count": t.call_count,
-        "counter": t.counter.number if t.counter else None,
-        "target_counter": t.target_counter.number if t.target_counter else None,
+        # by the key first: with none, the relationship is not asked (its loader costs more
+        # than the rest of this dict)
+        "counter": t.counter.number if t.counter_id is not None and t.counter else None,
+        "target_counter": (
+            t.target_counter.number
+            if t.target_counter_id is not None and t.target_counter
+            else None
+        ),
         "print_state": t.print_state,
         "booked_for": iso(hall, t.booked_for),
         "dossier_code": t.dossier_code,

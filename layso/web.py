@@ -165,7 +165,15 @@ def utcnow() -> datetime:
 def public_base_url() -> str:
     """Where citizens reach this server (the phone pages): LAYSO_PUBLIC_URL, else the host the
     request used."""
-    return str(current_app.config["LAYSO_PUBLIC_URL"] or request.host_url)
+    return str(current_app.config["LAYSO_PUBLIC_URL"] or request_host_url())
+
+
+def request_host_url() -> str:
+    """``request.host_url``, worked out once per request (werkzeug builds it anew, through IRI
+    and IDNA decoding, on every access; an issue needs it for the answer and the print job)."""
+    if "layso_host_url" not in g:
+        g.layso_host_url = request.host_url
+    return str(g.layso_host_url)
 
 
 def lang() -> str:

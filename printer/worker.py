@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, has_request_context
 from sqlalchemy.orm import Session
 
 from layso import signals
@@ -44,6 +44,7 @@ from layso.models import Device, Hall, Ticket
 from layso.services import printing
 from layso.services.common import get_hall
 from layso.services.printing import AGENT_OFFLINE, Plan
+from layso.web import request_host_url
 from layso_agent.delivery import Outcome, deliver
 from layso_agent.driver import PrinterConfig, parse_printer_uri
 from layso_agent.pool import DrawingPool
@@ -100,7 +101,7 @@ class PrintService:
         if self.public_url:
             return self.public_url
         if has_request_context():
-            return request.host_url.rstrip("/")
+            return request_host_url().rstrip("/")
         return FALLBACK_PUBLIC_URL
 
     def spawn(self, fn: Callable[..., object], *args: Any) -> None:

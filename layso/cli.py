@@ -169,6 +169,10 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
     if seed:
         print_demo(seed_demo(settings), base, settings.instance_path / "demo-pages.txt")
     app = create_app(settings)
+    from layso import checkpoint
+
+    # SQLite's log copied back into the database beside the event loop, not inside a commit
+    app.extensions["layso.checkpointer"] = checkpoint.start_for(app.extensions["layso.db"])
     start_housekeeping(app, settings.public_url or base)
     logger.info(
         "Layso serving on %s (%s, %s)",

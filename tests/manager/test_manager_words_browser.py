@@ -138,6 +138,29 @@ def test_dates_are_dd_mm_yyyy_in_an_en_us_browser(site: Site, en_us_page: Any) -
     page.screenshot(path="/tmp/layso-manager-reports-en-us.png")
 
 
+def test_a_date_typed_while_the_report_loads_is_kept(site: Site, en_us_page: Any) -> None:
+    """The page fills its date fields from the report's answer; a date the manager typed while
+    that answer was on its way is not overwritten by it (the Apply then asks for it)."""
+    page = en_us_page
+    now = today()
+    shown, iso = now.strftime("%d/%m/%Y"), now.date().isoformat()
+    sign_in(page, site.url, "/manager/log")
+    held: list[Any] = []
+    page.route("**/reports/summary?*", lambda route: held.append(route))  # answers wait
+    with page.expect_request(lambda r: "/reports/summary?" in r.url):
+        page.goto(f"{site.url}/manager/reports?from={iso}&to={iso}")
+    expect(page.locator("#r-from")).to_have_value(shown, timeout=WAIT)
+    typed = f"01/{now:%m/%Y}"
+    page.fill("#r-from", typed)
+    for route in held:
+        route.continue_()
+    page.unroute("**/reports/summary?*")
+    expect(page.locator("#range")).to_have_text(shown, timeout=WAIT)  # the answer is shown
+    expect(page.locator("#r-from")).to_have_value(typed)
+    page.click("#range-form button[type=submit]")
+    expect(page).to_have_url(re.compile(rf"from={now:%Y-%m}-01"), timeout=WAIT)
+
+
 def test_the_ticket_footer_field_shows_the_whole_footer(site: Site, page_factory: Any) -> None:
     footer = (
         "Xin cảm ơn quý khách đã sử dụng dịch vụ của Trung tâm Phục vụ hành chính công. "

@@ -46,6 +46,8 @@
   async function load() {
     const q = rangeQuery();
     if (!q) return;  // a date that does not exist: said so under the form, nothing sent
+    // what the fields said when asked: a date typed while the answer was on its way stays
+    const asked = {from: DATES.from.value, to: DATES.to.value};
     q.set("by", by);
     history.replaceState(null, "", `${location.pathname}?${q}`);
     for (const b of document.querySelectorAll("#by-tabs button"))
@@ -58,8 +60,8 @@
       $("range").textContent = e.message;
       return;
     }
-    $("r-from").value = day(table.from);
-    $("r-to").value = day(table.to);
+    if (DATES.from.value === asked.from) DATES.from.value = day(table.from);
+    if (DATES.to.value === asked.to) DATES.to.value = day(table.to);
     $("range").textContent = table.from === table.to ? day(table.from)
       : `${day(table.from)} – ${day(table.to)}`;
     totals(table.total);

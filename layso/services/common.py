@@ -76,13 +76,18 @@ def load_rows(
     out = []
     for row in rows:
         found = session.identity_map.get(identity_key(model, row[pk]))
-        if found is None:
-            found = mapper.class_manager.new_instance()
-            instance_dict(found).update(row)
-            make_transient_to_detached(found)
-            session.add(found)
-        out.append(found)
+        out.append(found if found is not None else as_loaded(session, model, row))
     return out
+
+
+def as_loaded(session: Session, model: type[M], row: Any) -> M:
+    """A persistent object of ``model`` filled from ``row`` (every column, by key), clean, as
+    a load from the database leaves it; the row must not be in the session yet."""
+    obj = sa.inspect(model).class_manager.new_instance()
+    instance_dict(obj).update(row)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj  # type: ignore[no-any-return]
 
 
 def _load_one(
@@ -91,9 +96,6 @@ def _load_one(
     """:func:`load_rows` of a statement that finds at most one row."""
     found = load_rows(session, model, stmt, params)
     return found[0] if found else None
-
-
-_BY_ID: dict[Any, sa.Select[Any]] = {}
 
 
 _UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
@@ -119,6 +121,9 @@ def write_now(session: Session, obj: Any, **values: Any) -> None:
     session.connection().execute(stmt, {"pk_": mapper.primary_key_from_instance(obj)[0], **values})
     for k, v in values.items():
         set_committed_value(obj, k, v.astimezone(UTC) if isinstance(v, datetime) else v)
+
+
+_BY_ID: dict[Any, sa.Select[Any]] = {}
 
 
 def by_id(session: Session, model: type[M], id_: int) -> M | None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from layso import errors
 from layso import serializers as ser
@@ -32,6 +32,7 @@ from layso.models import (
 )
 from layso.services.common import (
     QueueFigures,
+    as_loaded,
     business_date,
     estimate_wait_s,
     follow_ticket,
@@ -125,11 +126,7 @@ def _insert_ticket(session: Session, values: dict[str, Any]) -> Ticket:
     for key, value in row.items():
         if isinstance(value, datetime):
             row[key] = value.astimezone(UTC)  # what UTCDateTime hands back
-    ticket = Ticket.__mapper__.class_manager.new_instance()
-    instance_dict(ticket).update(row)
-    make_transient_to_detached(ticket)
-    session.add(ticket)
-    return ticket
+    return as_loaded(session, Ticket, row)
 
 
 def issue_ticket(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
@@ -78,8 +78,13 @@ COUNTER_ERRS = (400, 401, 403, 404, 409)
 @bp.before_request
 def authenticate_first() -> None:
     """Who is asking comes before what is asked: a bad token is 401 whatever the body."""
-    from layso.web import db, load_principal
+    from layso.services.accounts import remembered_principal
+    from layso.web import bearer_token, db, load_principal
 
+    token = bearer_token()
+    if token is not None and (known := remembered_principal(token)) is not None:
+        g.layso_principal = known  # what load_principal keeps: no session opened for it
+        return
     with db().read() as s:
         if load_principal(s) is None:
             raise errors.Unauthorized()

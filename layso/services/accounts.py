@@ -123,6 +123,15 @@ _token_cache: dict[str, tuple[float, Principal | None]] = {}
 _ACCESS_MODELS = (Device, ApiToken, User, UserSession)
 
 
+def remembered_principal(token: str) -> Principal | None:
+    """The live answer :func:`cached_principal_for_token` still remembers for this token, if
+    any, without a database session."""
+    if not token or len(token) > 200:
+        return None
+    hit = _token_cache.get(hash_token(token))
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def cached_principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
     """:func:`principal_for_token`, remembered for :data:`AUTH_CACHE_S` (only live answers)."""
     if not token or len(token) > 200:

@@ -46,8 +46,8 @@ def business_date(hall: Hall, now: datetime) -> date:
 
 
 # the statements of every write's first lookups, built once (building one costs about as much
-# as running it) on the tables (Core: :func:`_load_one` makes the object); each takes its values
-# as parameters
+# as running it) on the tables (Core: :func:`load_rows` makes the objects); each takes its
+# values as parameters
 _HALL_T, _SERVICE_T, _COUNTER_T = Hall.__table__, Service.__table__, Counter.__table__
 _HALL = sa.select(_HALL_T).where(_HALL_T.c.slug == sa.bindparam("slug", type_=sa.String))
 _HALL_LOCKED = _HALL.with_for_update()
@@ -61,16 +61,28 @@ _COUNTER = sa.select(_COUNTER_T).where(
 )
 
 
+def on_connection(session: Session, stmt: Any, params: dict[str, Any]) -> sa.CursorResult[Any]:
+    """Run a Core statement on the session's connection, after the session's pending changes
+    are flushed as before any ORM statement (so that it sees this transaction's changes). The
+    ORM's own execution of the same statement costs several times more."""
+    session.flush()
+    return session.connection().execute(stmt, params)
+
+
+def as_stored(value: Any) -> Any:
+    """A value as the database hands it back: an aware datetime in UTC (models.UTCDateTime)."""
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
 def load_rows(
     session: Session, model: type[M], stmt: sa.Select[Any], params: dict[str, Any]
 ) -> list[M]:
     """The objects of the rows a Core select of ``model``'s whole table finds, as an ORM load
     gives them: one already in the session stays as it is, else a new persistent object is
     filled from its row (clean, every column loaded). An ORM select costs several times more
-    than the same statement on the connection; these lookups start every write. The
-    session's pending changes are flushed first, as before any ORM query."""
-    session.flush()
-    rows = session.connection().execute(stmt, params).mappings().all()
+    than the same statement on the connection (:func:`on_connection`); these lookups start
+    every write."""
+    rows = on_connection(session, stmt, params).mappings().all()
     mapper = sa.inspect(model)
     pk = mapper.primary_key[0].key
     out = []
@@ -120,7 +132,7 @@ def write_now(session: Session, obj: Any, **values: Any) -> None:
         )
     session.connection().execute(stmt, {"pk_": mapper.primary_key_from_instance(obj)[0], **values})
     for k, v in values.items():
-        set_committed_value(obj, k, v.astimezone(UTC) if isinstance(v, datetime) else v)
+        set_committed_value(obj, k, as_stored(v))
 
 
 _BY_ID: dict[Any, sa.Select[Any]] = {}
@@ -213,7 +225,7 @@ def record(
     """Append an event to the hall's log (next seq) and queue it for emission after commit.
 
     The row is written, with the others of this transaction not yet written, in one INSERT
-    (:func:`_write_events`): before the next statement the session runs, before a flush, at
+    (:func:`write_events`): before the next statement the session runs, before a flush, at
     the latest before the commit, so that any read in this transaction sees it. The hall's new
     seq is kept on the hall object as already written (no unit-of-work flush of the hall) and
     stored once, before the commit: one UPDATE for all of the transaction's events."""
@@ -426,15 +438,11 @@ def queue_figures(session: Session, hall: Hall, service: Service, now: datetime)
     the recent service times (joined to a one-row select, so that an area with no finished
     ticket today still gives one row). The statement is built once: building it costs more
     than running it."""
-    session.flush()  # what the ORM would do before a query: this transaction's changes count
-    rows = (
-        session.connection()
-        .execute(
-            _QUEUE_FIGURES,
-            {"hall_id": hall.id, "service_id": service.id, "day": business_date(hall, now)},
-        )
-        .all()
-    )
+    rows = on_connection(
+        session,
+        _QUEUE_FIGURES,
+        {"hall_id": hall.id, "service_id": service.id, "day": business_date(hall, now)},
+    ).all()
     samples = [(f - s).total_seconds() for *_, s, f in rows if f and s]
     mean = sum(samples) / len(samples) if samples else float(DEFAULT_SERVICE_S)
     first = rows[0]

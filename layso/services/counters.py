@@ -29,6 +29,7 @@ from layso.services.common import (
     follow_ticket,
     get_counter,
     get_service,
+    on_connection,
     queue_changed,
     queue_figures,
     record,
@@ -273,22 +274,18 @@ def _call(
     # that a ticket is called at most once at a time, even if that lock were ever bypassed. It
     # writes every column of the call at once and returns what it counted, so the ticket in
     # memory is set to what the row now holds without reading it back.
-    session.flush()  # as before an ORM statement: this transaction's changes first
-    called = (
-        session.connection()
-        .execute(
-            _CALL,
-            {
-                "ticket": ticket.id,
-                "was": ticket.status,
-                "counter": counter.id,
-                "clerk": user.id,
-                "now": now,
-                "first": now,
-            },
-        )
-        .one_or_none()
-    )
+    called = on_connection(
+        session,
+        _CALL,
+        {
+            "ticket": ticket.id,
+            "was": ticket.status,
+            "counter": counter.id,
+            "clerk": user.id,
+            "now": now,
+            "first": now,
+        },
+    ).one_or_none()
     if called is None:
         raise errors.TicketNotWaiting(ticket=ticket.display_number)
     for key, value in (

@@ -52,9 +52,10 @@ def _candidates_statement() -> sa.Select[Any]:
     """:func:`candidates`' statement, built once (parameters: hall_id, counter_id, now):
     building its parts and their cache key cost more than running it.
 
-    Each part is the first ticket of one area's queue in queue order (ix_ticket_queue_order:
-    hall, status, area, queued_at), one per area of the counter: with all the areas in one
-    ``IN``, the database read and sorted every waiting ticket of them to find the first."""
+    Each part is the first ticket of one area and kind in queue order, the first entry of one
+    range of ix_ticket_lane (hall, status, area, priority or not, booked or not, queued_at),
+    one per area of the counter: with all the areas in one ``IN``, the database read and
+    sorted every waiting ticket of them to find the first."""
     t, link = Ticket.__table__.c, CounterService.__table__
     counter_id = sa.bindparam("counter_id", type_=sa.Integer)
     now = sa.bindparam("now", type_=t.queued_at.type)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from layso.models import (
 from layso.services.common import (
     QueueFigures,
     as_loaded,
+    as_stored,
     business_date,
     estimate_wait_s,
     follow_ticket,
@@ -123,10 +124,7 @@ def _insert_ticket(session: Session, values: dict[str, Any]) -> Ticket:
     back). The ORM's bulk INSERT ... RETURNING of the whole entity cost about twice as much."""
     ticket_id = session.connection().execute(_INSERT_TICKET, values).scalar_one()
     row = _UNSET | values | {"id": ticket_id}
-    for key, value in row.items():
-        if isinstance(value, datetime):
-            row[key] = value.astimezone(UTC)  # what UTCDateTime hands back
-    return as_loaded(session, Ticket, row)
+    return as_loaded(session, Ticket, {k: as_stored(v) for k, v in row.items()})
 
 
 def issue_ticket(

@@ -35,7 +35,7 @@ from layso.models import (
     TicketStatus,
 )
 from layso.services import notify
-from layso.services.common import tz
+from layso.services.common import on_connection, tz
 
 DEFAULT_NEAR_AHEAD = 3
 DEFAULT_LATE_PLACES = 3
@@ -159,8 +159,7 @@ _HAS_PHONE = sa.select(_CONTACT.ticket_id).where(
 def ticket_event(session: Session, hall: Hall, name: str, ticket: Ticket, now: datetime) -> None:
     """A ticket was called (its second notice) or left the queue (its phone is erased). A
     "near" notice still unsent by then (a provider down) is dropped by the sender (too late)."""
-    session.flush()  # as before an ORM query: a phone given in this transaction counts
-    if session.connection().execute(_HAS_PHONE, {"ticket": ticket.id}).first() is None:
+    if on_connection(session, _HAS_PHONE, {"ticket": ticket.id}).first() is None:
         return  # the usual case, asked on the table: no ORM row built for nobody to tell
     contact = session.get(TicketContact, ticket.id)
     if contact is None or contact.phone is None:

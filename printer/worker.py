@@ -40,7 +40,7 @@ from layso.config import ConfigError
 from layso.db import Database, PendingEvent, after_commit
 from layso.events import Ev
 from layso.hub import socketio
-from layso.models import Device, Hall, Ticket
+from layso.models import Hall, Ticket
 from layso.services import printing
 from layso.services.common import get_hall
 from layso.services.printing import AGENT_OFFLINE, Plan
@@ -131,9 +131,6 @@ class PrintService:
         """Whether a ticket issued by this device (its id; None: a person) gets a print job (an
         agent or our printer)."""
         return printing.will_print(session, hall_id, device_id, server_printer=self.server_printer)
-
-    def agent_for(self, session: Session, kiosk: Device | None) -> printing.Agent | None:
-        return printing.agent_for(session, kiosk)
 
     def issued(
         self,

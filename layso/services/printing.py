@@ -5,7 +5,7 @@ by ``POST /tickets``), so a rolled-back issue leaves no job and a committed one 
 it. The job goes to one of two printers:
 
 * the kiosk's print agent (a ``print-agent`` device paired with the kiosk), once that agent has
-  connected at least once (:func:`agent_for`): the job is logged as a ``print.job`` event for
+  connected at least once (:func:`agent_of`): the job is logged as a ``print.job`` event for
   ``device:<agent>`` (a reconnecting agent gets it again, :func:`pending_jobs`), and the agent
   answers ``print.result`` (:func:`finish_job`). Until an agent has ever connected, its kiosk
   prints on the server's printer, so a hall can register the agent before installing it;
@@ -49,7 +49,14 @@ from layso.models import (
     Ticket,
 )
 from layso.models import TicketStatus as Status
-from layso.services.common import business_date, estimate_wait_s, get_hall, record, tz
+from layso.services.common import (
+    business_date,
+    estimate_wait_s,
+    get_hall,
+    on_connection,
+    record,
+    tz,
+)
 from layso.services.tickets import tickets_ahead
 from layso_agent.delivery import SILENT, view_to_dict
 from layso_agent.ticket import TicketView
@@ -135,20 +142,13 @@ class Agent(NamedTuple):
     printer_detail: str | None
 
 
-def agent_for(session: Session, kiosk: Device | None) -> Agent | None:
-    """The kiosk's print agent, once it has connected (reported a printer state) at all."""
-    if kiosk is None or kiosk.kind != DeviceKind.KIOSK:
-        return None
-    return agent_of(session, kiosk.hall_id, kiosk.id)
-
-
 def agent_of(session: Session, hall_id: int, device_id: int | None) -> Agent | None:
-    """:func:`agent_for` by the issuing device's id, without loading that device: only a kiosk
-    is ever paired with an agent, so another device (or none) has no agent."""
+    """The print agent paired with the device that issues (by its id, without loading that
+    device), once the agent has connected (reported a printer state) at all. Only a kiosk is
+    ever paired with an agent, so another device (or none) has no agent."""
     if device_id is None:
         return None
-    session.flush()  # as before an ORM query: a device changed in this transaction counts
-    row = session.connection().execute(_AGENT, {"hall_id": hall_id, "kiosk_id": device_id}).first()
+    row = on_connection(session, _AGENT, {"hall_id": hall_id, "kiosk_id": device_id}).first()
     return None if row is None else Agent(*row)
 
 
@@ -413,7 +413,7 @@ def set_server_printer_state(session: Session, state: str, *, now: datetime) -> 
         )
     ).all()
     for kiosk in kiosks:
-        if agent_for(session, kiosk) is not None:
+        if agent_of(session, kiosk.hall_id, kiosk.id) is not None:
             continue
         hall = session.get(Hall, kiosk.hall_id)
         if hall is None:

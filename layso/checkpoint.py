@@ -59,20 +59,18 @@ class Checkpointer:
     def __init__(self, path: Path, every_s: float = EVERY_S) -> None:
         self.path = path
         self.every_s = every_s
-        self.stopping = False
-        self.runs = 0
         self.failures = 0
 
     def run_once(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (busy, frames in the log, frames checkpointed)."""
         busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self.runs += 1
         return int(busy), int(log), int(done)
 
     def loop(self, sleep: Callable[[float], None]) -> None:
+        """The thread, for as long as the server runs (it ends with the process)."""
         conn = sqlite3.connect(self.path, timeout=0, isolation_level=None)
         try:
-            while not self.stopping:
+            while True:
                 sleep(self.every_s)
                 try:
                     self.run_once(conn)
@@ -88,19 +86,12 @@ class Checkpointer:
     def start(self, *engines: sa.Engine) -> None:
         """Raise the engines' own autocheckpoint to the safety net (their pooled connections
         are reopened to take it), then start the thread."""
-        self.engines = engines
         for engine in engines:
             event.listen(engine, "connect", _safety_net)
             engine.dispose()
         start_new_thread, sleep = _native()
         start_new_thread(self.loop, (sleep,))
         logger.info("SQLite's log is checkpointed off the event loop every %.1f s", self.every_s)
-
-    def stop(self) -> None:
-        self.stopping = True
-        for engine in getattr(self, "engines", ()):
-            if event.contains(engine, "connect", _safety_net):
-                event.remove(engine, "connect", _safety_net)
 
 
 def _safety_net(dbapi_conn: Any, _record: Any) -> None:
@@ -113,5 +104,5 @@ def start_for(db: Any) -> Checkpointer | None:
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     checkpointer = Checkpointer(Path(url.database))
-    checkpointer.start(*{id(e): e for e in (db.engine, db._write_engine)}.values())
+    checkpointer.start(*db.engines)
     return checkpointer

@@ -172,7 +172,7 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
     from layso import checkpoint
 
     # SQLite's log copied back into the database beside the event loop, not inside a commit
-    app.extensions["layso.checkpointer"] = checkpoint.start_for(app.extensions["layso.db"])
+    checkpoint.start_for(app.extensions["layso.db"])
     start_housekeeping(app, settings.public_url or base)
     logger.info(
         "Layso serving on %s (%s, %s)",

@@ -199,10 +199,16 @@ class Database:
         if events:
             signals.send_committed(self, events)
 
+    @property
+    def engines(self) -> tuple[sa.Engine, ...]:
+        """The engines of this database: one, or on SQLite the readers' and the writers'."""
+        if self._write_engine is self.engine:
+            return (self.engine,)
+        return (self.engine, self._write_engine)
+
     def dispose(self) -> None:
-        self.engine.dispose()
-        if self._write_engine is not self.engine:
-            self._write_engine.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
 
 def queue_event(session: Session, event_: PendingEvent) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from layso import errors
@@ -15,7 +15,7 @@ from layso.models import Role, User
 from layso.services import config as configure
 from layso.services import day_end, official, reports
 from layso.services.config.validation import reject_unknown
-from layso.web import Context, hall_context, json_body, now, query_int
+from layso.web import Context, hall_context, json_body, now, public_base_url, query_int
 from manager import export
 from manager.official_xlsx import official_xlsx_bytes
 from manager.schemas import (
@@ -371,7 +371,7 @@ def config_user_password(slug: str, username: str) -> ResponseReturnValue:
 
 
 def _base_url() -> str:
-    return str(current_app.config.get("LAYSO_PUBLIC_URL") or request.host_url).rstrip("/")
+    return public_base_url().rstrip("/")
 
 
 @api.post("/halls/<slug>/config/devices")

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from layso.checkpoint import SAFETY_PAGES, Checkpointer, _native
 from layso.db import Database, upgrade
+from tests.conftest import api_ok
 
 
 def test_a_pass_copies_the_log_back_without_waiting_for_anyone(tmp_path: Path) -> None:
@@ -54,18 +54,10 @@ def test_the_running_server_checkpoints_before_any_commit_would(
     demo = demo_seed(env)
     server = servers(env, tmp_path / "server.log")
     path = tmp_path / "instance" / "layso.sqlite3"
-    http = requests.Session()
-    headers = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
     wal = Path(f"{path}-wal")
     before = path.stat().st_size
     for _ in range(40):
-        r = http.post(
-            f"{server.url}/api/v1/halls/demo/tickets",
-            json={"service": "TP"},
-            headers=headers,
-            timeout=10,
-        )
-        assert r.status_code == 201, r.text
+        api_ok(server.url, demo["devices"]["kiosk"], "POST", "tickets", {"service": "TP"})
     # below SQLite's own threshold (and the server's safety net): no commit checkpointed
     assert wal.stat().st_size // 4096 < 1000 < SAFETY_PAGES
     # the thread's next pass (every 0.5 s) grows the file; nothing else would (polled: a file

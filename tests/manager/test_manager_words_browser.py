@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.manager.browser_login import sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
@@ -56,15 +58,6 @@ def en_us_page(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
-def sign_in(page: Any, url: str, path: str) -> None:
-    page.goto(f"{url}{path}")
-    expect(page).to_have_url(re.compile(r"/login\?next="), timeout=WAIT)
-    page.fill("input[name=username]", "manager")
-    page.fill("input[name=password]", "demo-manager")
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(re.escape(f"{url}{path}")), timeout=WAIT)
-
-
 def today() -> datetime:
     return datetime.now(HANOI)
 
@@ -74,7 +67,7 @@ def test_log_labels_and_priority_reasons_are_plain_vietnamese(
 ) -> None:
     site.call("POST", "tickets", {"service": "TP", "priority": "NCT"}, who="kiosk")
     page = page_factory(1440, 900)
-    sign_in(page, site.url, "/manager/log")
+    sign_in(page, site.url, "/manager/log", timeout=WAIT)
 
     expect(page.locator("label.check")).to_contain_text("Chỉ hiện số chờ quá hạn")
     row = page.locator("#log tbody tr").first
@@ -86,7 +79,7 @@ def test_log_labels_and_priority_reasons_are_plain_vietnamese(
 @pytest.mark.parametrize("path", ["/manager", "/manager/reports"])
 def test_the_median_wait_is_explained(site: Site, page_factory: Any, path: str) -> None:
     page = page_factory(1440, 900)
-    sign_in(page, site.url, path)
+    sign_in(page, site.url, path, timeout=WAIT)
 
     kpi = page.locator(".kpi", has_text="Chờ trung vị")
     expect(kpi).to_contain_text("Một nửa số lượt chờ ít hơn mức này")
@@ -96,7 +89,7 @@ def test_the_median_wait_is_explained(site: Site, page_factory: Any, path: str) 
 def test_the_audit_log_reads_in_vietnamese(site: Site, page_factory: Any) -> None:
     site.call("PATCH", "config/hall", {"greeting": "Xin kính chào quý khách đến Trung tâm"})
     page = page_factory(1440, 900)
-    sign_in(page, site.url, "/manager/audit")
+    sign_in(page, site.url, "/manager/audit", timeout=WAIT)
 
     table = page.locator("#audit tbody")
     signed = table.locator('tr[data-action="sign_in"]').first
@@ -114,7 +107,7 @@ def test_dates_are_dd_mm_yyyy_in_an_en_us_browser(site: Site, en_us_page: Any) -
     page = en_us_page
     now = today()
     shown, iso = now.strftime("%d/%m/%Y"), now.date().isoformat()
-    sign_in(page, site.url, "/manager/log")
+    sign_in(page, site.url, "/manager/log", timeout=WAIT)
 
     start = page.locator("#f-from")
     expect(start).to_have_value(shown, timeout=WAIT)
@@ -144,7 +137,7 @@ def test_a_date_typed_while_the_report_loads_is_kept(site: Site, en_us_page: Any
     page = en_us_page
     now = today()
     shown, iso = now.strftime("%d/%m/%Y"), now.date().isoformat()
-    sign_in(page, site.url, "/manager/log")
+    sign_in(page, site.url, "/manager/log", timeout=WAIT)
     held: list[Any] = []
     page.route("**/reports/summary?*", lambda route: held.append(route))  # answers wait
     with page.expect_request(lambda r: "/reports/summary?" in r.url):
@@ -168,7 +161,7 @@ def test_the_ticket_footer_field_shows_the_whole_footer(site: Site, page_factory
     )
     site.call("PATCH", "config/hall", {"ticket_footer": footer})
     page = page_factory(1440, 900)
-    sign_in(page, site.url, "/manager/config")
+    sign_in(page, site.url, "/manager/config", timeout=WAIT)
 
     field = page.locator("#hall-form [name=ticket_footer]")
     expect(field).to_have_value(footer, timeout=WAIT)

@@ -153,14 +153,7 @@ def test_the_drawing_process_ends_when_its_server_is_killed(
     demo = rootconf.seed_demo_instance(env)
     server = rootconf.start_server(env, tmp_path / "server.log")
     try:
-        kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
-        r = requests.post(
-            f"{server.url}/api/v1/halls/demo/tickets",
-            json={"service": "TP"},
-            headers=kiosk,
-            timeout=10,
-        )
-        assert r.status_code == 201, r.text
+        rootconf.api_ok(server.url, demo["devices"]["kiosk"], "POST", "tickets", {"service": "TP"})
         drawing = wait_until(
             lambda: _child_pids(server.proc.pid, "multiprocessing"), what="a drawing process"
         )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import has_app_context, has_request_context
@@ -19,6 +20,14 @@ from layso.services.common import get_hall
 from layso.services.tickets import issue_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def kiosk_ticket(s: Any, hall: Any, at: Any) -> Ticket:
+    """A ticket issued by the demo kiosk, its print job still to be made (print_state pending)."""
+    kiosk = s.scalars(sa.select(Device).where(Device.kind == DeviceKind.KIOSK)).first()
+    return issue_ticket(
+        s, hall, service_code="TP", priority=None, now=at, device_id=kiosk.id, print_state="pending"
+    ).ticket
 
 
 def test_the_service_module_needs_no_flask() -> None:
@@ -42,17 +51,7 @@ def test_first_job_outside_flask_uses_the_given_time_and_address(make_client, tm
     assert not has_app_context() and not has_request_context()
     with db.write() as s:
         hall = get_hall(s, "demo", lock=True)
-        kiosk = s.scalars(sa.select(Device).where(Device.kind == DeviceKind.KIOSK)).first()
-        issued = issue_ticket(
-            s,
-            hall,
-            service_code="TP",
-            priority=None,
-            now=at,
-            device_id=kiosk.id,
-            print_state="pending",
-        )
-        ticket = issued.ticket
+        ticket = kiosk_ticket(s, hall, at)
         s.flush()
         plan = printing.first_job(
             s, hall, ticket, base_url="http://hall.example/", now=at, server_printer=True
@@ -79,16 +78,7 @@ def test_first_job_without_any_printer_says_none(make_client) -> None:
     at = c.app.extensions["layso.clock"]()
     with db.write() as s:
         hall = get_hall(s, "demo", lock=True)
-        kiosk = s.scalars(sa.select(Device).where(Device.kind == DeviceKind.KIOSK)).first()
-        ticket = issue_ticket(
-            s,
-            hall,
-            service_code="TP",
-            priority=None,
-            now=at,
-            device_id=kiosk.id,
-            print_state="pending",
-        ).ticket
+        ticket = kiosk_ticket(s, hall, at)
         s.flush()
         plan = printing.first_job(
             s, hall, ticket, base_url="http://x", now=at, server_printer=False, no_job_yet=True

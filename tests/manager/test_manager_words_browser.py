@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.manager.browser_login import sign_in
-
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
@@ -58,6 +56,15 @@ def en_us_page(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
+def sign_in(page: Any, url: str, path: str) -> None:
+    page.goto(f"{url}{path}")
+    expect(page).to_have_url(re.compile(r"/login\?next="), timeout=WAIT)
+    page.fill("input[name=username]", "manager")
+    page.fill("input[name=password]", "demo-manager")
+    page.click("button[type=submit]")
+    expect(page).to_have_url(re.compile(re.escape(f"{url}{path}")), timeout=WAIT)
+
+
 def today() -> datetime:
     return datetime.now(HANOI)
 
@@ -67,7 +74,7 @@ def test_log_labels_and_priority_reasons_are_plain_vietnamese(
 ) -> None:
     site.call("POST", "tickets", {"service": "TP", "priority": "NCT"}, who="kiosk")
     page = page_factory(1440, 900)
-    sign_in(page, site.url, "/manager/log", timeout=WAIT)
+    sign_in(page, site.url, "/manager/log")
 
     expect(page.locator("label.check")).to_contain_text("Chỉ hiện số chờ quá hạn")
     row = page.locator("#log tbody tr").first
@@ -79,7 +86,7 @@ def test_log_labels_and_priority_reasons_are_plain_vietnamese(
 @pytest.mark.parametrize("path", ["/manager", "/manager/reports"])
 def test_the_median_wait_is_explained(site: Site, page_factory: Any, path: str) -> None:
     page = page_factory(1440, 900)
-    sign_in(page, site.url, path, timeout=WAIT)
+    sign_in(page, site.url, path)
 
     kpi = page.locator(".kpi", has_text="Chờ trung vị")
     expect(kpi).to_contain_text("Một nửa số lượt chờ ít hơn mức này")
@@ -89,7 +96,7 @@ def test_the_median_wait_is_explained(site: Site, page_factory: Any, path: str) 
 def test_the_audit_log_reads_in_vietnamese(site: Site, page_factory: Any) -> None:
     site.call("PATCH", "config/hall", {"greeting": "Xin kính chào quý khách đến Trung tâm"})
     page = page_factory(1440, 900)
-    sign_in(page, site.url, "/manager/audit", timeout=WAIT)
+    sign_in(page, site.url, "/manager/audit")
 
     table = page.locator("#audit tbody")
     signed = table.locator('tr[data-action="sign_in"]').first
@@ -107,7 +114,7 @@ def test_dates_are_dd_mm_yyyy_in_an_en_us_browser(site: Site, en_us_page: Any) -
     page = en_us_page
     now = today()
     shown, iso = now.strftime("%d/%m/%Y"), now.date().isoformat()
-    sign_in(page, site.url, "/manager/log", timeout=WAIT)
+    sign_in(page, site.url, "/manager/log")
 
     start = page.locator("#f-from")
     expect(start).to_have_value(shown, timeout=WAIT)
@@ -137,7 +144,7 @@ def test_a_date_typed_while_the_report_loads_is_kept(site: Site, en_us_page: Any
     page = en_us_page
     now = today()
     shown, iso = now.strftime("%d/%m/%Y"), now.date().isoformat()
-    sign_in(page, site.url, "/manager/log", timeout=WAIT)
+    sign_in(page, site.url, "/manager/log")
     held: list[Any] = []
     page.route("**/reports/summary?*", lambda route: held.append(route))  # answers wait
     with page.expect_request(lambda r: "/reports/summary?" in r.url):
@@ -161,7 +168,7 @@ def test_the_ticket_footer_field_shows_the_whole_footer(site: Site, page_factory
     )
     site.call("PATCH", "config/hall", {"ticket_footer": footer})
     page = page_factory(1440, 900)
-    sign_in(page, site.url, "/manager/config", timeout=WAIT)
+    sign_in(page, site.url, "/manager/config")
 
     field = page.locator("#hall-form [name=ticket_footer]")
     expect(field).to_have_value(footer, timeout=WAIT)

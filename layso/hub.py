@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -109,9 +110,38 @@ class Hub:
     def __init__(self, app: Flask, db: Database) -> None:
         self.app = app
         self.db = db
+        # transactions' events in commit order, emitted by whichever call is already emitting
+        self.pending: deque[list[PendingEvent]] = deque()
+        self.emitting = False
+        self.guard = threading.Lock()  # green under eventlet and gevent
         signals.committed.connect(self.committed, sender=db)
 
     def committed(self, _db: Database, *, events: list[PendingEvent]) -> None:
+        """Emit one transaction's events; a transaction that commits while another's are
+        going out (the call's yield below) queues its own behind them, so every socket gets
+        this process's events in seq order."""
+        with self.guard:
+            self.pending.append(events)
+            if self.emitting:
+                return
+            self.emitting = True
+        while True:
+            with self.guard:
+                if not self.pending:
+                    self.emitting = False
+                    return
+                batch = self.pending.popleft()
+            try:
+                self._emit(batch)
+            except Exception:  # logged; the transactions queued behind it still go out
+                logger.exception("hub: %d events not emitted", len(batch))
+            except BaseException:
+                with self.guard:
+                    self.emitting = False
+                raise
+
+    @staticmethod
+    def _emit(events: list[PendingEvent]) -> None:
         last = len(events) - 1
         for i, ev in enumerate(events):
             for to, body in emissions(ev):
@@ -120,7 +150,7 @@ class Hub:
                 # A call goes out ahead of the bookkeeping that follows it (queue and counter
                 # figures): yield once, so that every socket's writer sends the call now,
                 # instead of each sending the transaction's frames one socket after another.
-                # Each socket still gets its events in seq order.
+                # Another transaction that commits meanwhile waits in `pending`.
                 socketio.sleep(0)
 
 

@@ -1,22 +1,26 @@
 """SQL statements and CPU milliseconds per operation, in process (no server, no sockets).
 
     .venv/bin/python benchmarks/statements.py [--rounds 200] [--database-url URL]
-        [--show issue|next|start|finish] [--cprofile OUT.prof]
+        [--show issue|next|start|finish|queue] [--cprofile OUT.prof]
 
 Builds the app on a fresh SQLite file (or the given PostgreSQL database, which must be empty)
 with the demo hall, then repeats, through Flask's test client with the real bearer tokens:
 a kiosk issues a ticket (POST /tickets), counter 1 calls it (POST /counters/1/next), starts it
-and finishes it. For each kind of request it prints the SQL statements it sent (every statement
-SQLAlchemy executes, BEGIN and COMMIT excluded, counted with a ``before_cursor_execute``
-listener on both engines) and the CPU time of the process (``time.process_time``) per
+and finishes it; then, as the server does at most every 100 ms, one pass of
+``layso/services/queue_news.py`` records the area's ``queue.changed`` (the row "queue"). For
+each kind of request it prints the SQL statements it sent (every statement SQLAlchemy
+executes, BEGIN and COMMIT excluded, counted with a ``before_cursor_execute`` listener on both
+engines) and the CPU time of the process (``time.process_time``) per
 request, p50 and mean. CPU time and statement counts hold on a busy machine, where wall-clock
 throughput does not; ``--calls`` adds the Python function calls per request (counted by
 cProfile, so the CPU figures of that run are inflated), which do not move with load at all.
 ``--show`` prints one request's statements; ``--cprofile`` writes a
 profile of all the requests (read it with ``python -m pstats``).
 
-The floor beside it: the bare transaction of ``benchmarks/_floor.py`` (bump the area-day
-counter, insert ticket, insert event, commit) on the same kind of file, 4 statements.
+The floors beside it: the bare transaction of ``benchmarks/_floor.py`` (bump the area-day
+counter, insert ticket, insert event, commit) on the same kind of file, 4 statements; and the
+bare stack of the press-to-display figure (``latency.py``): a Flask-SocketIO app whose POST
+/emit only emits, through the same test client, in CPU ms and Python calls per request.
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ from layso.app import create_app  # noqa: E402
 from layso.config import Settings  # noqa: E402
 from layso.db import upgrade  # noqa: E402
 from layso.services.demo import seed_demo  # noqa: E402
+from layso.services.queue_news import QueueNews  # noqa: E402
 
-OPS = ("issue", "next", "start", "finish")
+OPS = ("issue", "next", "start", "finish", "queue")
 
 
 class Clock:
@@ -72,6 +77,9 @@ def build(url: str | None, tmp: Path, clock: Clock) -> tuple[Any, dict[str, Any]
     upgrade(db)
     with db.write() as s:
         demo = seed_demo(s, now=clock())
+    # as under `layso run`: a write notes the areas whose queue moved, a pass records their
+    # queue.changed (the "queue" row: one pass after each round, one area)
+    db.queue_news = QueueNews(db, clock=clock, context=app.app_context)
     return app, demo
 
 
@@ -95,6 +103,38 @@ def floor_cpu_ms(tmp: Path, rounds: int) -> float:
         conn.execute("COMMIT")
     conn.close()
     return (time.process_time() - t0) * 1000 / rounds
+
+
+def bare_emit(rounds: int) -> tuple[float, float]:
+    """The bare stack of the press-to-display figure, measured like the requests above: a
+    Flask-SocketIO app whose POST /emit only emits one event to a namespace (_floor.py's
+    /emit), through the test client. CPU ms p50 and Python calls per request (counted in
+    rounds of their own, so that the profiler does not inflate the CPU figure)."""
+    from flask import Flask, jsonify, request
+    from flask_socketio import SocketIO
+
+    app = Flask("bare")
+    sio = SocketIO(app, async_mode="threading")
+
+    @app.post("/emit")
+    def emit() -> Any:
+        body = request.get_json()
+        sio.emit("ticket.called", {"ticket": {"id": body["id"]}, "counter": 1}, namespace="/hall")
+        return jsonify({"ok": True})
+
+    client = app.test_client()
+    spent = []
+    for i in range(rounds + 5):
+        t0 = time.process_time()
+        client.post("/emit", json={"id": i})
+        if i >= 5:
+            spent.append((time.process_time() - t0) * 1000)
+    profile = cProfile.Profile()
+    profile.enable()
+    for i in range(rounds):
+        client.post("/emit", json={"id": i})
+    profile.disable()
+    return statistics.median(spent), pstats.Stats(profile).total_calls / rounds
 
 
 def main() -> None:
@@ -135,8 +175,9 @@ def main() -> None:
             "next": lambda: client.post(f"{base}/counters/1/next", json={}, headers=clerk),
             "start": lambda: client.post(f"{base}/counters/1/start", json={}, headers=clerk),
             "finish": lambda: client.post(f"{base}/counters/1/finish", json={}, headers=clerk),
+            "queue": lambda: db.queue_news.run_once(),
         }
-        expect = {"issue": 201, "next": 200, "start": 200, "finish": 200}
+        expect = {"issue": 201, "next": 200, "start": 200, "finish": 200, "queue": 1}
         cpu: dict[str, list[float]] = {op: [] for op in OPS}
         count_of: dict[str, list[int]] = {op: [] for op in OPS}
         shown: list[str] = []
@@ -162,8 +203,11 @@ def main() -> None:
                     profile.disable()
                 if calls:
                     calls[op].disable()
-                if r.status_code != expect[op]:
-                    raise SystemExit(f"{op}: {r.status_code} {r.get_data(as_text=True)[:300]}")
+                status = r if op == "queue" else r.status_code  # queue: the events recorded
+                if status != expect[op]:
+                    raise SystemExit(
+                        f"{op}: {status} {'' if op == 'queue' else r.get_data()[:300]}"
+                    )
                 if op == "next" and r.get_json()["ticket"] is None:
                     raise SystemExit("next: no ticket waiting")
                 sql = [s for s in statements if s.split()[0].upper() not in ("BEGIN", "COMMIT")]
@@ -193,6 +237,10 @@ def main() -> None:
         print(line)
     note = "(sqlite3 alone, no HTTP: _floor.py's transaction)"
     print(f"{'floor':<8} {4:>10} {floor:>11.2f}   {note}")
+    bare_ms, bare_calls = bare_emit(args.rounds)
+    line = f"{'emit':<8} {0:>10} {bare_ms:>11.2f}"
+    line += f" {'':>12} {bare_calls:>13.0f}" if calls else ""
+    print(f"{line}   (bare Flask-SocketIO POST /emit, no database: latency.py's bare stack)")
     if shown:
         print(f"\nstatements of one {args.show}:")
         for s in shown:

@@ -173,6 +173,9 @@ def serve(settings: Settings, *, host: str, port: int, seed: bool) -> int:
 
     # SQLite's log copied back into the database beside the event loop, not inside a commit
     checkpoint.start_for(app.extensions["layso.db"])
+    from layso.services import queue_news
+
+    queue_news.start_for(app)  # queue.changed at most once per area per 100 ms
     start_housekeeping(app, settings.public_url or base)
     logger.info(
         "Layso serving on %s (%s, %s)",

@@ -124,6 +124,8 @@ class Database:
         # sqlite3 is C: a green thread must never wait inside SQLite's busy handler for another
         # green thread of this process, so writers of one process queue on this lock instead
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        # services.queue_news.QueueNews, when the server coalesces queue.changed (layso run)
+        self.queue_news: Any = None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -176,6 +178,8 @@ class Database:
             self._acquire(deadline)
         try:
             session = self._writer()
+            if self.queue_news is not None:
+                session.info[QUEUE_NEWS] = self.queue_news
             try:
                 if self.is_sqlite:
                     self._begin(session, deadline)
@@ -209,6 +213,9 @@ class Database:
     def dispose(self) -> None:
         for engine in self.engines:
             engine.dispose()
+
+
+QUEUE_NEWS = "layso.queue_news"  # a write session's info: its database's queue_news, if any
 
 
 def queue_event(session: Session, event_: PendingEvent) -> None:

@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from layso.app import create_app
 from layso.config import Settings
 from layso.db import Database, upgrade
+from layso.models import Event
 from layso.services.demo import seed_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -473,6 +475,15 @@ def start_server(env: dict[str, str], log: Path, port: int | None = None) -> Ser
     server = Server(f"http://127.0.0.1:{port}", proc, env, log, port)
     wait_healthy(server)
     return server
+
+
+def events_after(db: Database, seq: int) -> list[tuple[str, dict[str, Any]]]:
+    """The hall log's (name, payload) after ``seq``, in order, read from the database."""
+    with db.read() as s:
+        rows = s.execute(
+            sa.select(Event.name, Event.payload).where(Event.seq > seq).order_by(Event.seq)
+        ).all()
+    return [(name, payload) for name, payload in rows]
 
 
 def api_ok(url: str, token: str, method: str, path: str, body: Any = None) -> Any:

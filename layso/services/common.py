@@ -13,7 +13,7 @@ from sqlalchemy.orm.util import identity_key
 
 from layso import errors
 from layso import serializers as ser
-from layso.db import PendingEvent, queue_event
+from layso.db import QUEUE_NEWS, PendingEvent, queue_event
 from layso.events import Ev
 from layso.models import (
     Booking,
@@ -521,9 +521,17 @@ def queue_changed(
     model: tuple[float, int] | None = None,
     figures: QueueFigures | None = None,
 ) -> None:
-    """Record the area's new queue length and estimate (``figures``, or ``waiting`` and
-    ``model``, when the caller has just read them in this transaction), then tell the holders
-    now near their turn (nobody to tell: no read, when ``figures`` says so)."""
+    """The area's queue moved: record its new length and estimate (``figures``, or ``waiting``
+    and ``model``, when the caller has just read them in this transaction), then tell the
+    holders now near their turn (nobody to tell: no read, when ``figures`` says so).
+
+    Under the server this only notes the area: :mod:`layso.services.queue_news` records one
+    ``queue.changed`` for it after the commit, with the figures as they are then, however many
+    writes moved it meanwhile (:func:`figures_later` says when)."""
+    news = session.info.get(QUEUE_NEWS)
+    if news is not None:
+        news.later(session, hall, service)
+        return
     phones: int | None = None
     if figures is None and waiting is None:
         figures = queue_figures(session, hall, service, now)
@@ -545,6 +553,12 @@ def queue_changed(
     from layso.services.notify import turn
 
     turn.queue_moved(session, hall, service, now)  # tickets now near their turn are told
+
+
+def figures_later(session: Session) -> bool:
+    """Whether this write's queue.changed is recorded after it (the caller need not read
+    figures for it)."""
+    return QUEUE_NEWS in session.info
 
 
 def counter_changed(session: Session, hall: Hall, counter: Counter, now: datetime) -> None:

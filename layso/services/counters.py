@@ -26,6 +26,7 @@ from layso.services import pauses
 from layso.services.common import (
     by_id,
     counter_changed,
+    figures_later,
     follow_ticket,
     get_counter,
     get_service,
@@ -301,7 +302,8 @@ def _call(
     ):
         set_committed_value(ticket, key, value)
     service = with_service(session, ticket)
-    figures = queue_figures(session, hall, service, now)  # before the counter changes
+    # before the counter changes; none to read when queue.changed is recorded after the commit
+    figures = None if figures_later(session) else queue_figures(session, hall, service, now)
     follow_ticket(session, ticket)
     _ticket_event(
         session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
@@ -432,13 +434,14 @@ def _finish(
     Without `announce`, the counter's change is left to the caller (a call that follows in the
     same transaction announces the counter's new state once)."""
     _leave(session, counter, ticket, now, TicketStatus.DONE)
-    figures = queue_figures(session, hall, ticket.service, now) if queue else None
+    read = queue and not figures_later(session)
+    figures = queue_figures(session, hall, ticket.service, now) if read else None
     _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
     if hall.rating_on != "start":
         _request_rating(session, hall, counter, ticket, now)
     if announce:
         counter_changed(session, hall, counter, now)
-    if figures is not None:
+    if queue:
         queue_changed(session, hall, ticket.service, now, figures=figures)
 
 

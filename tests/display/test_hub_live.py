@@ -47,7 +47,8 @@ def test_connect_without_after_gets_the_snapshot_first(live: Any, hub_client: An
 
     name, snap = display.wait_count(1)[0]
     assert name == "snapshot"
-    assert snap["seq"] == state["seq"] and snap["hall"] == "demo"
+    # the area's queue.changed may be recorded after the state was read (services/queue_news)
+    assert snap["seq"] >= state["seq"] and snap["hall"] == "demo"
     assert [c["number"] for c in snap["counters"]] == [1, 2, 3, 4, 5]
     assert {s["code"]: s["waiting"] for s in snap["services"]}["CT"] == 1
     assert snap["notices"] and snap["info"]["voice_template"]
@@ -69,11 +70,17 @@ def test_reconnect_after_a_drop_replays_exactly_the_missed_events_once_in_order(
     first.wait_for("queue.changed")
     last_seen = first.last_seq
     first.disconnect()
-    # what happens while the display is away
+    # what happens while the display is away; a second display stays, to see when the queue
+    # figures (recorded after the writes, services/queue_news) are in the log too
+    probe = hub_client(server.url, display_token).connect()
+    probe.wait_for("snapshot")
     for code in ("TP", "CT", "DD"):
         api.issue(kiosk, code)
     assert api.post("counters/1/next", clerk1)[0] == 200
+    called = probe.wait_for("ticket.called")["seq"]
     assert api.post("counters/1/recall", clerk1)[0] == 200
+    probe.wait_for("queue.changed", lambda b: b["service"] == "TP" and b["seq"] > called)
+    probe.wait_for("ticket.recalled")
     _, log = api.get(f"events?after={last_seen}", display_token)
     expected = [(e["name"], e["seq"]) for e in log["events"]]
 
@@ -85,13 +92,15 @@ def test_reconnect_after_a_drop_replays_exactly_the_missed_events_once_in_order(
     got = [(n, b["seq"]) for n, b in again.events]
     replayed = got[: len(expected)]
     assert replayed == expected
-    assert [n for n, _ in replayed] == [  # what a wall display renders, and nothing else
-        *["queue.changed"] * 3,
+    # what a wall display renders, and nothing else; the queue figures come when they are
+    # recorded (services/queue_news: one per area and pass, so two areas' may share one)
+    assert [n for n, _ in replayed if n != "queue.changed"] == [
         "ticket.called",
-        "queue.changed",
         "counter.changed",
         "ticket.recalled",
     ]
+    queues = [b["service"] for n, b in again.events[: len(expected)] if n == "queue.changed"]
+    assert set(queues) == {"TP", "CT", "DD"}
     assert "snapshot" not in [n for n, _ in got]
     seqs = [s for _, s in got]
     assert seqs == sorted(set(seqs)), "each event once, in seq order"

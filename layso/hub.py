@@ -29,11 +29,11 @@ from layso.services.accounts import (
 )
 from layso.services.state import (
     DEVICE_RENDERS,
-    REPLAY_LIMIT,
     device_event,
     events_after,
     oldest_seq,
     renders,
+    replay_limit,
     shared_state,
 )
 from layso.web import has_surrogate
@@ -209,11 +209,12 @@ def connect(auth: Any = None) -> bool:
             join_room(name)
         device = principal.kind == "device"
         replay = None
+        limit = replay_limit(principal.device_kind)
         if after is not None and after <= hall.event_seq and after >= oldest_seq(s, hall) - 1:
             replay = events_after(
-                s, hall, after, audiences, limit=REPLAY_LIMIT + 1, kind=principal.device_kind
+                s, hall, after, audiences, limit=limit + 1, kind=principal.device_kind
             )
-            if len(replay) > REPLAY_LIMIT:
+            if len(replay) > limit:
                 replay = None
         # to this one client, which is connected to this process: not through the message
         # queue, which would carry every screen's snapshot to every other server process

@@ -27,6 +27,13 @@ from layso.models import (
 from layso.services.common import business_date, iso, service_summary
 
 REPLAY_LIMIT = 1000  # a client further behind than this gets a fresh snapshot instead
+# Screens whose whole picture is in the snapshot get it (one frame, shared by the screens
+# joining at the same seq) once they are further behind than this: after a network blip a
+# hall's screens all reconnect at once, and each replaying hundreds of events, read and sent one
+# by one, kept the server too busy to answer their pings, so they dropped and came back again
+# (benchmarks/load.py, 500 displays). The print agent and the rating pad replay up to
+# REPLAY_LIMIT: their jobs and rating requests come only as events.
+SCREEN_REPLAY_LIMIT = {"display": 50, "counter-display": 50, "kiosk": 50}
 RECENT_CALLS = 10
 
 
@@ -202,6 +209,11 @@ def events_after(
     if kind is not None:
         return [{"name": name, **device_event(name, payload)} for name, payload in rows]
     return [{"name": name, **payload} for name, payload in rows]
+
+
+def replay_limit(kind: str | None) -> int:
+    """How far behind a client (a device of this kind, or a person: None) may be replayed."""
+    return SCREEN_REPLAY_LIMIT.get(kind, REPLAY_LIMIT) if kind else REPLAY_LIMIT
 
 
 def oldest_seq(session: Session, hall: Hall) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from layso.hub import socketio
+from layso.services import state
 
 
 def _display(app: Any, token: str) -> Any:
@@ -95,3 +96,34 @@ def test_screens_joining_at_the_same_seq_share_one_snapshot(
 
     assert len(made) == 3 and after_change["seq"] == firsts[0]["seq"] + 2
     assert next_minute["at"] != after_change["at"]
+
+
+def test_a_screen_far_behind_gets_the_snapshot_a_person_the_replay(
+    app: Any, api: Any, tokens: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A display further behind than its replay limit gets one snapshot, not the events one by
+    one (a hall's screens reconnecting at once); within the limit, exactly what it missed; a
+    manager's log view is replayed up to the general limit."""
+    monkeypatch.setitem(state.SCREEN_REPLAY_LIMIT, "display", 3)
+    display = _display(app, tokens("display"))
+    [snapshot] = display.get_received("/hall")
+    start = snapshot["args"][0]["seq"]
+    for code in ("TP", "CT", "DD", "TP", "CT"):  # five queue.changed for a display
+        assert api.post("tickets", tokens("kiosk"), {"service": code})[0] == 201
+    display.disconnect("/hall")
+
+    def join(token: str, after: int) -> list[tuple[str, int]]:
+        client = socketio.test_client(
+            app, namespace="/hall", auth={"token": token, "hall": "demo", "after": after}
+        )
+        assert client.is_connected("/hall")
+        got = [(m["name"], m["args"][0]["seq"]) for m in client.get_received("/hall")]
+        client.disconnect("/hall")
+        return got
+
+    far = join(tokens("display"), start)
+    assert [name for name, _ in far] == ["snapshot"] and far[0][1] == start + 10
+    near = join(tokens("display"), start + 6)  # the last two issues: their queue.changed
+    assert near == [("queue.changed", start + 8), ("queue.changed", start + 10)]
+    person = join(tokens("manager"), start)
+    assert [seq for _, seq in person] == list(range(start + 1, start + 11))

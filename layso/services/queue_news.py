@@ -15,9 +15,10 @@ a screen's replay and heal see no gap. The holders of tickets now near their tur
 are told from the same transaction (:func:`layso.services.notify.turn.queue_moved`).
 
 Nothing is lost: a pass that fails (the database locked by another process, a disk error) keeps
-its areas for the next pass, and at start the areas with tickets waiting are marked, in case the
-last process ended between a write and its pass. Without the server (the command line, a
-script, the in-process app of the tests) ``queue.changed`` is recorded in the write itself.
+its areas for the next pass, and at start every area whose last ``queue.changed`` in the log
+no longer gives its waiting count is marked, in case the last process ended between a write and
+its pass. Without the server (the command line, a script, the in-process app of the tests)
+``queue.changed`` is recorded in the write itself.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from sqlalchemy.orm import Session
 
 from layso import errors
 from layso.db import QUEUE_NEWS, Database, after_commit
-from layso.models import Hall, Service, Ticket, TicketStatus
+from layso.events import Ev
+from layso.models import Event, Hall, Service, Ticket, TicketStatus
 
 logger = logging.getLogger(__name__)
 
 WINDOW_S = 0.1  # at most one queue.changed per area in this time
 SETTLE_S = 0.01  # a pass waits at least this long after the write that marked its areas
 RETRY_S = 1.0  # after a pass that failed
+LOOK_BACK = 500  # queue.changed events read back per hall at start (mark_stale)
 _AREAS = "layso.queue_news.areas"  # the areas this write moved: (hall slug, service id)
 
 Area = tuple[str, int]
@@ -78,18 +81,38 @@ class QueueNews:
         self.marked |= areas
         self.wake.set()
 
-    def mark_waiting(self) -> int:
-        """Mark every area with a ticket waiting (at start: the last process may have ended
-        before its pass). How many areas."""
+    def mark_stale(self) -> int:
+        """Mark every area whose last ``queue.changed`` in the log does not give its waiting
+        count as it is now (at start: the last process may have ended between a write and its
+        pass, and a screen that stays open across the restart replays the log). How many."""
         with self.db.read() as s:
-            rows = s.execute(
-                sa.select(Hall.slug, Ticket.service_id)
-                .join(Hall, Hall.id == Ticket.hall_id)
-                .where(Ticket.status == TicketStatus.WAITING)
-                .distinct()
-            ).all()
-        self.mark({(slug, service_id) for slug, service_id in rows})
-        return len(rows)
+            waiting = dict(
+                s.execute(
+                    sa.select(Ticket.service_id, sa.func.count())
+                    .where(Ticket.status == TicketStatus.WAITING)
+                    .group_by(Ticket.service_id)
+                ).all()
+            )
+            stale: set[Area] = set()
+            for hall_id, slug in s.execute(sa.select(Hall.id, Hall.slug)).all():
+                said: dict[str, int] = {}
+                for (payload,) in s.execute(
+                    sa.select(Event.payload)
+                    .where(Event.hall_id == hall_id, Event.name == str(Ev.QUEUE_CHANGED))
+                    .order_by(Event.seq.desc())
+                    .limit(LOOK_BACK)
+                ):
+                    said.setdefault(payload.get("service"), payload.get("waiting"))
+                services = s.execute(
+                    sa.select(Service.id, Service.code).where(Service.hall_id == hall_id)
+                ).all()
+                stale |= {
+                    (slug, service_id)
+                    for service_id, code in services
+                    if said.get(code, 0) != waiting.get(service_id, 0)
+                }
+        self.mark(stale)
+        return len(stale)
 
     def run_once(self) -> int:
         """Record the marked areas' queue.changed, one transaction per hall; the areas of a
@@ -115,7 +138,7 @@ class QueueNews:
         from layso.services.common import get_hall, queue_changed
 
         with self.context(), self.db.write() as s:
-            del s.info[QUEUE_NEWS]  # this pass records them: not noted for another pass
+            s.info.pop(QUEUE_NEWS, None)  # this pass records them: not noted for another pass
             hall = get_hall(s, slug, lock=True)
             services = s.scalars(
                 sa.select(Service)
@@ -154,6 +177,6 @@ def start_for(app: Any) -> QueueNews:
     db: Database = app.extensions["layso.db"]
     news = QueueNews(db, clock=app.extensions["layso.clock"], context=app.app_context)
     db.queue_news = news
-    news.mark_waiting()
+    news.mark_stale()
     socketio.start_background_task(news.loop, socketio.sleep)
     return news

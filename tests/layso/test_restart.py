@@ -71,6 +71,18 @@ def test_sigkill_mid_day_loses_nothing_and_the_display_catches_up(
         ).status_code
         == 201
     )
+
+    # the finish's queue figures are recorded just after it (services/queue_news): the display
+    # sees the counter free, then a queue.changed after it; only then is the hall at rest
+    def free_then_figures(ev: list[tuple[str, dict]]) -> bool:
+        free = [
+            b["seq"]
+            for n, b in ev
+            if n == "counter.changed" and b["counter"] == 2 and b["ticket"] is None
+        ]
+        return bool(free) and any(n == "queue.changed" and b["seq"] > free[-1] for n, b in ev)
+
+    display.wait_for(free_then_figures)
     before = requests.get(f"{base}/state", headers=kiosk, timeout=10).json()
 
     server.stop(signal.SIGKILL)

@@ -125,18 +125,26 @@ def create_app(
 
     @app.after_request
     def security_headers(resp):  # type: ignore[no-untyped-def]
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-            "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
-            "frame-ancestors 'none'",
-        )
+        headers = resp.headers  # a page's own value wins (add, not setdefault: half the work)
+        for key, value in SECURITY_HEADERS:
+            if key not in headers:
+                headers.add(key, value)
         return resp
 
     return app
+
+
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' ws: wss:; "
+        "frame-ancestors 'none'",
+    ),
+)
 
 
 def _sqlstate(e: DBAPIError) -> str:

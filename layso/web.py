@@ -168,12 +168,27 @@ def public_base_url() -> str:
     return str(current_app.config["LAYSO_PUBLIC_URL"] or request_host_url())
 
 
+_HOST_URLS: dict[tuple[Any, ...], str] = {}  # by what request.host_url is made of
+
+
 def request_host_url() -> str:
-    """``request.host_url``, worked out once per request (werkzeug builds it anew, through IRI
-    and IDNA decoding, on every access; an issue needs it for the answer and the print job)."""
-    if "layso_host_url" not in g:
-        g.layso_host_url = request.host_url
-    return str(g.layso_host_url)
+    """``request.host_url``, worked out once per scheme, host and root path (werkzeug builds
+    it anew, through IRI and IDNA decoding, on every access; an issue needs it for the answer
+    and the print job). At most 64 kept: any Host header only ever maps to its own URL."""
+    env = request.environ
+    key = (
+        env.get("wsgi.url_scheme"),
+        env.get("HTTP_HOST"),
+        env.get("SERVER_NAME"),
+        env.get("SERVER_PORT"),
+        env.get("SCRIPT_NAME"),
+    )
+    url = _HOST_URLS.get(key)
+    if url is None:
+        if len(_HOST_URLS) >= 64:
+            _HOST_URLS.clear()
+        url = _HOST_URLS[key] = request.host_url
+    return url
 
 
 def lang() -> str:

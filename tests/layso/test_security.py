@@ -120,6 +120,35 @@ def test_security_headers_on_pages_and_api(client: Any) -> None:
         assert "script-src 'self'" in h["Content-Security-Policy"]
 
 
+def test_each_security_header_is_sent_once_and_a_pages_own_value_wins(
+    client: Any, api: Any, tokens: Callable
+) -> None:
+    h = client.get("/api/openapi.json").headers
+    assert [len(h.getlist(k)) for k in ("X-Frame-Options", "Content-Security-Policy")] == [1, 1]
+    status, body = api.post("tickets", tokens("kiosk"), {"service": "TP"})
+    assert status == 201
+    page = client.get("/" + body["ticket"]["status_url"].split("/", 3)[3])  # the phone page
+    assert page.status_code == 200
+    assert page.headers.getlist("Referrer-Policy") == ["no-referrer"]  # the phone page's own
+
+
+def test_the_ticket_link_follows_each_requests_host(client: Any, tokens: Callable) -> None:
+    urls = []
+    for host in ("hall-a.example:8080", "hall-b.example", "hall-a.example:8080"):
+        r = client.post(
+            "/api/v1/halls/demo/tickets",
+            json={"service": "TP"},
+            headers={"Authorization": f"Bearer {tokens('kiosk')}", "Host": host},
+        )
+        assert r.status_code == 201
+        urls.append(r.get_json()["ticket"]["status_url"].split("/t/")[0])
+    assert urls == [
+        "http://hall-a.example:8080",
+        "http://hall-b.example",
+        "http://hall-a.example:8080",
+    ]
+
+
 def test_an_unexpected_failure_reveals_no_trace(
     app: Any, api: Any, tokens: Callable, monkeypatch: pytest.MonkeyPatch
 ) -> None:

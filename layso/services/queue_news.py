@@ -37,6 +37,7 @@ from layso import errors
 from layso.db import QUEUE_NEWS, Database, after_commit
 from layso.events import Ev
 from layso.models import Event, Hall, Service, Ticket, TicketStatus
+from layso.services.common import get_hall, queue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -58,12 +59,10 @@ class QueueNews:
         *,
         clock: Callable[[], datetime],
         context: Callable[[], Any],
-        window_s: float = WINDOW_S,
     ) -> None:
         self.db = db
         self.clock = clock
         self.context = context  # the application's context, entered for each pass
-        self.window_s = window_s
         self.marked: set[Area] = set()
         self.wake = threading.Event()  # green under eventlet and gevent
         self.last_pass = 0.0
@@ -135,8 +134,6 @@ class QueueNews:
         return recorded
 
     def _record_hall(self, slug: str, service_ids: set[int]) -> int:
-        from layso.services.common import get_hall, queue_changed
-
         with self.context(), self.db.write() as s:
             s.info.pop(QUEUE_NEWS, None)  # this pass records them: not noted for another pass
             hall = get_hall(s, slug, lock=True)
@@ -152,7 +149,7 @@ class QueueNews:
 
     def pause_s(self) -> float:
         """How long the next pass waits: until the window after the last pass is over."""
-        return max(0.0, self.last_pass + self.window_s - time.monotonic())
+        return max(0.0, self.last_pass + WINDOW_S - time.monotonic())
 
     def loop(self, sleep: Callable[[float], None]) -> None:
         """The background task, for as long as the server runs."""

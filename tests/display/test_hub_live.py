@@ -40,15 +40,18 @@ def assert_event_body(name: str, body: dict[str, Any]) -> None:
 def test_connect_without_after_gets_the_snapshot_first(live: Any, hub_client: Any, live_api: Any):
     server, demo = live
     api = live_api(server.url)
+    probe = hub_client(server.url, demo["devices"]["display"]).connect()
+    probe.wait_for("snapshot")
     api.issue(demo["devices"]["kiosk"], "CT")
+    # the area's queue.changed is recorded just after the issue (services/queue_news)
+    probe.wait_for("queue.changed", lambda b: b["service"] == "CT")
     _, state = api.get("state", demo["devices"]["display"])
 
     display = hub_client(server.url, demo["devices"]["display"]).connect()
 
     name, snap = display.wait_count(1)[0]
     assert name == "snapshot"
-    # the area's queue.changed may be recorded after the state was read (services/queue_news)
-    assert snap["seq"] >= state["seq"] and snap["hall"] == "demo"
+    assert snap["seq"] == state["seq"] and snap["hall"] == "demo"
     assert [c["number"] for c in snap["counters"]] == [1, 2, 3, 4, 5]
     assert {s["code"]: s["waiting"] for s in snap["services"]}["CT"] == 1
     assert snap["notices"] and snap["info"]["voice_template"]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from layso import errors
+from layso import errors, rawsql
 from layso import serializers as ser
 from layso.db import QUEUE_NEWS, PendingEvent, queue_event
 from layso.events import Ev
@@ -65,8 +65,7 @@ def on_connection(session: Session, stmt: Any, params: dict[str, Any]) -> sa.Cur
     """Run a Core statement on the session's connection, after the session's pending changes
     are flushed as before any ORM statement (so that it sees this transaction's changes). The
     ORM's own execution of the same statement costs several times more."""
-    session.flush()
-    return session.connection().execute(stmt, params)
+    return rawsql.execute(session, stmt, params)
 
 
 def as_stored(value: Any) -> Any:
@@ -130,7 +129,8 @@ def write_now(session: Session, obj: Any, **values: Any) -> None:
             .where(pk == sa.bindparam("pk_", type_=pk.type))
             .values({k: sa.bindparam(k, type_=table.c[k].type) for k in values})
         )
-    session.connection().execute(stmt, {"pk_": mapper.primary_key_from_instance(obj)[0], **values})
+    pk_ = mapper.primary_key_from_instance(obj)[0]
+    rawsql.execute(session, stmt, {"pk_": pk_, **values}, flush=False)
     for k, v in values.items():
         set_committed_value(obj, k, as_stored(v))
 
@@ -254,7 +254,13 @@ def record(
     queue_event(session, PendingEvent(hall.slug, name, audience, payload))
 
 
-_INSERT_EVENT = Event.__table__.insert()
+_EVENT_COLUMNS = (
+    "hall_id", "seq", "name", "at", "ticket_id", "counter_id", "user_id", "audience", "payload"
+)  # fmt: skip
+_INSERT_EVENTS = Event.__table__.insert()  # several rows in one statement, on PostgreSQL
+_INSERT_EVENT = sa.insert(Event.__table__).values(
+    {k: sa.bindparam(k, type_=Event.__table__.c[k].type) for k in _EVENT_COLUMNS}
+)
 _STORE_SEQ = (
     sa.update(Hall.__table__)
     .where(Hall.__table__.c.id == sa.bindparam("hall"))
@@ -272,11 +278,10 @@ def write_events(session: Session) -> None:
     rows = session.info.pop(_EVENT_ROWS, None)
     if not rows:
         return
-    conn = session.connection()
-    if len(rows) == 1 or conn.dialect.name == "sqlite":
-        conn.execute(_INSERT_EVENT, rows)
+    if len(rows) > 1 and session.get_bind().dialect.name != "sqlite":
+        session.connection().execute(_INSERT_EVENTS.values(rows))
     else:
-        conn.execute(_INSERT_EVENT.values(rows))
+        rawsql.execute_many(session, _INSERT_EVENT, rows)
 
 
 @sa.event.listens_for(Session, "do_orm_execute")
@@ -297,9 +302,8 @@ def _store_events(session: Session) -> None:
     seqs = session.info.pop(_EVENT_SEQS, None)
     if not seqs:
         return
-    conn = session.connection()
     for hall_id, seq in seqs.items():
-        conn.execute(_STORE_SEQ, {"hall": hall_id, "seq": seq})
+        rawsql.execute(session, _STORE_SEQ, {"hall": hall_id, "seq": seq}, flush=False)
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from layso import errors
+from layso import errors, rawsql
 from layso import serializers as ser
 from layso.events import Ev
 from layso.models import (
@@ -107,13 +107,23 @@ _BUMP: dict[str, Any] = {}
 
 def _bump_daily_number(session: Session, service: Service, day: date) -> int:
     """Take the next count for (area, day) in this transaction: atomic, rolled back with it."""
-    conn = session.connection()
-    stmt = _bump_statement(conn.dialect.name)
-    return int(conn.execute(stmt, {"service_id": service.id, "day": day}).scalar_one())
+    stmt = _bump_statement(session.get_bind().dialect.name)
+    params = {"service_id": service.id, "day": day}
+    return int(rawsql.execute(session, stmt, params, flush=False).one()[0])
 
 
 _TICKET = Ticket.__table__
-_INSERT_TICKET = sa.insert(_TICKET).returning(_TICKET.c.id)
+#: the columns a new ticket's INSERT names (issue_ticket gives every one of them)
+_NEW_TICKET = (
+    "hall_id", "issued_service_id", "service_id", "business_date", "number", "display_number",
+    "code", "priority", "status", "device_id", "issued_at", "queued_at", "print_state",
+    "booked_for", "from_booking",
+)  # fmt: skip
+_INSERT_TICKET = (
+    sa.insert(_TICKET)
+    .values({k: sa.bindparam(k, type_=_TICKET.c[k].type) for k in _NEW_TICKET})
+    .returning(_TICKET.c.id)
+)
 #: every column of a new ticket that the INSERT does not name: what the row holds
 _UNSET = {c.key: None for c in _TICKET.columns} | {"call_count": 0}
 
@@ -122,7 +132,7 @@ def _insert_ticket(session: Session, values: dict[str, Any]) -> Ticket:
     """INSERT the ticket (Core, RETURNING its id) and give it back as a loaded, persistent
     object, as a load from the database would fill it (no UPDATE pending, nothing to read
     back). The ORM's bulk INSERT ... RETURNING of the whole entity cost about twice as much."""
-    ticket_id = session.connection().execute(_INSERT_TICKET, values).scalar_one()
+    ticket_id = rawsql.execute(session, _INSERT_TICKET, values, flush=False).one()[0]
     row = _UNSET | values | {"id": ticket_id}
     return as_loaded(session, Ticket, {k: as_stored(v) for k, v in row.items()})
 

@@ -101,10 +101,19 @@ def _make_engine(url: str, *, immediate: bool = False) -> sa.Engine:
         cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        # a writer takes the write lock at BEGIN, so a read-then-write never dead-ends
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # a writer takes the write lock at BEGIN, so a read-then-write never dead-ends. On the
+        # driver's connection: SQLAlchemy's execution of it cost as much as a whole statement
+        # of the call (layso/rawsql.py); its error is SQLAlchemy's, as from exec_driver_sql
+        dbapi_conn = conn.connection.dbapi_connection
+        assert dbapi_conn is not None
+        try:
+            dbapi_conn.execute(begin)
+        except sqlite3.Error as e:
+            raise sa.exc.DBAPIError.instance(begin, (), e, sqlite3.Error) from e
 
     return engine
 

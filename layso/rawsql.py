@@ -91,12 +91,16 @@ class _Plan:
                 t._cached_result_processor(dialect, code)
                 for t, code in zip(self.types, codes, strict=True)
             )
-        if not any(results):
+        todo = [(i, p) for i, p in enumerate(results) if p is not None]
+        if not todo:
             return [row._make(r) for r in raw]
-        return [
-            row._make(v if p is None else p(v) for p, v in zip(results, r, strict=True))
-            for r in raw
-        ]
+        out = []
+        for r in raw:
+            values = list(r)
+            for i, process in todo:
+                values[i] = process(values[i])
+            out.append(row._make(values))
+        return out
 
 
 class _Unfit(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -121,14 +122,22 @@ def _release(
 
 
 def _leave(
-    session: Session, counter: Counter, ticket: Ticket, now: datetime, status: TicketStatus
+    session: Session,
+    counter: Counter,
+    ticket: Ticket,
+    now: datetime,
+    status: TicketStatus,
+    *,
+    free: bool = True,
 ) -> None:
-    """Write the ticket's new `status` and the free counter (before any event is recorded)."""
+    """Write the ticket's new `status` and the free counter (before any event is recorded).
+    Without `free`, the caller writes the counter's next ticket itself (a call follows)."""
     if status != TicketStatus.HELD:
         write_now(session, ticket, status=status, finished_at=now)
     else:
         write_now(session, ticket, status=status)
-    write_now(session, counter, current_ticket_id=None)
+    if free:
+        write_now(session, counter, current_ticket_id=None)
     follow_ticket(session, ticket)
     session.flush()
 
@@ -153,21 +162,20 @@ def _ticket_event(
     user: User | None,
     now: datetime,
     **extra: object,
-) -> None:
+) -> dict[str, Any]:
+    """Record the event; the ticket as the event shows it (not to be changed: the event's)."""
+    body = ser.ticket(hall, ticket)
     record(
         session,
         hall,
         name,
-        {
-            "ticket": ser.ticket(hall, ticket),
-            "counter": counter.number if counter else None,
-            **extra,
-        },
+        {"ticket": body, "counter": counter.number if counter else None, **extra},
         now=now,
         ticket=ticket,
         counter=counter,
         user=user,
     )
+    return body
 
 
 # --- opening and closing ------------------------------------------------------------------
@@ -330,11 +338,13 @@ def call_next(
     if current is not None:
         if current.status != TicketStatus.SERVING:
             raise errors.CounterBusy(counter=number, ticket=current.display_number)
-        # the call below announces the counter's new state: one counter.changed, not two
+        # the call below writes and announces the counter's new state: one counter.changed
+        # and one UPDATE of the counter, not two
         _finish(session, hall, counter, current, user, now, announce=False)
     ticket = choose_next(hall, counter, _candidates(session, counter, now), now)
     if ticket is None:
         if current is not None:
+            write_now(session, counter, current_ticket_id=None)
             counter_changed(session, hall, counter, now)
         return None
     return _call(session, hall, counter, ticket, user, now)
@@ -392,22 +402,29 @@ def start(session: Session, hall: Hall, number: int, *, user: User, now: datetim
     counter = _clerk_counter(session, hall, number, user)
     ticket = _require_current(session, counter, TicketStatus.CALLED)
     write_now(session, ticket, status=TicketStatus.SERVING, started_at=ticket.started_at or now)
-    _ticket_event(session, hall, Ev.TICKET_STARTED, ticket, counter, user, now)
+    shown = _ticket_event(session, hall, Ev.TICKET_STARTED, ticket, counter, user, now)
     counter_changed(session, hall, counter, now)
     if hall.rating_on == "start":
-        _request_rating(session, hall, counter, ticket, now)
+        _request_rating(session, hall, counter, ticket, now, shown)
     return ticket
 
 
 def _request_rating(
-    session: Session, hall: Hall, counter: Counter, ticket: Ticket, now: datetime
+    session: Session,
+    hall: Hall,
+    counter: Counter,
+    ticket: Ticket,
+    now: datetime,
+    shown: dict[str, Any] | None = None,
 ) -> None:
+    """Ask the counter's rating pad; `shown`: the ticket as the event just recorded shows it
+    (the same state: not drawn twice)."""
     record(
         session,
         hall,
         Ev.RATING_REQUESTED,
         {
-            "ticket": ser.ticket(hall, ticket),
+            "ticket": shown if shown is not None else ser.ticket(hall, ticket),
             "counter": counter.number,
             "scale": hall.rating_scale,
         },
@@ -431,14 +448,14 @@ def _finish(
 ) -> None:
     """Finish the ticket; with `queue`, tell its area's new estimate too (the estimate learns
     from this visit: the figures are read once the ticket is written, before any event).
-    Without `announce`, the counter's change is left to the caller (a call that follows in the
-    same transaction announces the counter's new state once)."""
-    _leave(session, counter, ticket, now, TicketStatus.DONE)
+    Without `announce`, the counter's change, and its row, are left to the caller (a call that
+    follows in the same transaction writes and announces the counter's new state once)."""
+    _leave(session, counter, ticket, now, TicketStatus.DONE, free=announce)
     read = queue and not figures_later(session)
     figures = queue_figures(session, hall, ticket.service, now) if read else None
-    _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
+    shown = _ticket_event(session, hall, Ev.TICKET_FINISHED, ticket, counter, user, now)
     if hall.rating_on != "start":
-        _request_rating(session, hall, counter, ticket, now)
+        _request_rating(session, hall, counter, ticket, now, shown)
     if announce:
         counter_changed(session, hall, counter, now)
     if queue:

@@ -130,9 +130,12 @@ def test_the_server_keeps_what_it_built_at_start_out_of_full_collections() -> No
 
     from layso import serving
 
-    before = gc.get_freeze_count()
+    before, thresholds = gc.get_freeze_count(), gc.get_threshold()
     try:
         serving._quiet_collector()
         assert gc.get_freeze_count() > before
+        # and the young generation is collected far less often than Python's 700
+        assert gc.get_threshold() == serving.GC_THRESHOLDS and serving.GC_THRESHOLDS[0] > 700
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)

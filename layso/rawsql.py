@@ -15,9 +15,15 @@ changes are flushed, so it sees and is seen by everything else of the transactio
 engine's ``before_cursor_execute`` listeners (the statement counters of the benchmarks and
 the query-plan test) hear it as they would from SQLAlchemy.
 
+A driver error is raised as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``...),
+and a connection the server dropped is invalidated, so that the pool does not hand it out
+again.
+
 What it does not take falls back to SQLAlchemy, whole: a statement with expanding (``IN``)
-or post-compile parameters, one whose parameters are not all named by the caller or given
-a value in the statement, and every statement under a dialect not tried here.
+or post-compile parameters, a column default computed at execution, parameters neither
+given by the caller nor valued in the statement (SQLAlchemy then says which), statements
+beyond :data:`MAX_PLANS` (one built per call is never kept), and every dialect but SQLite's
+and PostgreSQL's.
 """
 
 from __future__ import annotations

@@ -187,7 +187,7 @@ MAX_PLANS = 512  # statements are built once, at import: more than this means on
 def _plan(stmt: Any, dialect: sa.Dialect) -> _Plan | None:
     key = (id(stmt), dialect.name)
     found = _PLANS.get(key)
-    if found is not None and found[0] is stmt:
+    if found is not None:  # the statement is kept with its plan: its id is not reused
         return found[1]
     if len(_PLANS) >= MAX_PLANS:
         return None  # not kept, so SQLAlchemy runs it (its own cache is bounded)
@@ -222,14 +222,10 @@ def execute(session: Session, stmt: Any, params: dict[str, Any], *, flush: bool 
     if flush:
         session.flush()
     conn = _connection(session)
-    dialect = conn.dialect
-    plan = _plan(stmt, dialect) if dialect.name in _SUPPORTED else None
-    if plan is None:
+    prepared = _prepare(conn, stmt, [params])
+    if prepared is None:
         return conn.execute(stmt, params)
-    try:
-        args = plan.parameters(params)
-    except _Unfit:
-        return conn.execute(stmt, params)
+    plan, [args] = prepared
     return _run(conn, plan, args, many=False)
 
 
@@ -239,20 +235,28 @@ def execute_many(session: Session, stmt: Any, rows: list[dict[str, Any]]) -> Non
     on pending changes. (pg8000 makes a round trip per row of an executemany: on PostgreSQL
     the caller had better send several rows as one statement.)"""
     conn = _connection(session)
-    dialect = conn.dialect
-    plan = _plan(stmt, dialect) if dialect.name in _SUPPORTED else None
-    if plan is None or plan.row is not None:
+    prepared = _prepare(conn, stmt, rows)
+    if prepared is None or prepared[0].row is not None:
         conn.execute(stmt, rows)
         return
-    try:
-        args = [plan.parameters(r) for r in rows]
-    except _Unfit:
-        conn.execute(stmt, rows)
-        return
+    plan, args = prepared
     if len(args) == 1:
         _run(conn, plan, args[0], many=False)
     else:
         _run(conn, plan, args, many=True)
+
+
+def _prepare(
+    conn: sa.Connection, stmt: Any, rows: list[dict[str, Any]]
+) -> tuple[_Plan, list[Any]] | None:
+    """The statement's plan and each row's driver parameters; None when SQLAlchemy runs it."""
+    plan = _plan(stmt, conn.dialect) if conn.dialect.name in _SUPPORTED else None
+    if plan is None:
+        return None
+    try:
+        return plan, [plan.parameters(r) for r in rows]
+    except _Unfit:
+        return None
 
 
 def _run(conn: sa.Connection, plan: _Plan, args: Any, *, many: bool) -> Result:

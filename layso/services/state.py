@@ -213,7 +213,7 @@ def events_after(
 
 def replay_limit(kind: str | None) -> int:
     """How far behind a client (a device of this kind, or a person: None) may be replayed."""
-    return SCREEN_REPLAY_LIMIT.get(kind, REPLAY_LIMIT) if kind else REPLAY_LIMIT
+    return SCREEN_REPLAY_LIMIT.get(kind or "", REPLAY_LIMIT)
 
 
 def oldest_seq(session: Session, hall: Hall) -> int:

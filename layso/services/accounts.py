@@ -43,7 +43,12 @@ def hash_token(token: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A device or API token: 256 random bits, URL-safe. Never one that starts with "-": on a
+    command line (`layso print-agent --token …`) it would read as an option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 @functools.cache

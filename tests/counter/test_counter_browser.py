@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
+
+from layso.config import Settings
+from layso.db import Database
+from layso.models import User
+from layso.services.accounts import end_sessions
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -287,7 +294,16 @@ def test_an_expired_session_goes_back_to_sign_in(
     sign_in(page, server.url)
     expect(page.locator("#work")).to_be_visible(timeout=WAIT)
 
-    page.context.clear_cookies()
+    # The server ends the session (as at the end of its lifetime or a new password). Clearing
+    # the browser's cookies instead raced the page's requests in flight, whose answers set the
+    # session cookie again.
+    db = Database(Settings.from_env(server.env).database_url)
+    try:
+        with db.write() as s:
+            clerk = s.scalars(sa.select(User).where(User.username == "clerk1")).one()
+            assert end_sessions(s, clerk, datetime.now(UTC)) >= 1
+    finally:
+        db.dispose()
     press(page, "Enter")
 
     expect(page.locator("#expired")).to_be_visible()

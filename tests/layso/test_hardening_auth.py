@@ -492,3 +492,17 @@ def test_a_manager_cannot_reset_another_managers_or_an_admins_password(
     assert clerk.status_code == 200
     assert by_admin.status_code == 200
     assert sign_in(site.url, "quanly8", "mat-khau-moi-8", xff="198.51.100.10")[1].status_code == 302
+
+
+def test_a_new_token_never_reads_as_a_command_line_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`layso print-agent --token -Xy…` would be refused by the argument parser: a token that
+    starts with "-" is drawn again."""
+    from layso.services import accounts
+
+    drawn = iter(["-starts-with-a-dash", "--two", "fine-token"])
+    monkeypatch.setattr(accounts.secrets, "token_urlsafe", lambda _n: next(drawn))
+    assert accounts.new_token() == "fine-token"
+    monkeypatch.undo()
+    assert all(not accounts.new_token().startswith("-") for _ in range(2000))

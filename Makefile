@@ -19,8 +19,11 @@ demo: $(BIN)/layso
 ## set up, then run every test (pytest-xdist: one worker per core and one more, since a test spends
 ## part of its time waiting on a real server, browser or database; TEST_JOBS=0: one process)
 TEST_JOBS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
+## Bytecode is written even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
+## suite starts some hundreds of server and CLI processes, each would compile the project from
+## source, and each worker would rewrite every test module's asserts again.
 test: $(BIN)/layso
-	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 lint: $(BIN)/layso
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

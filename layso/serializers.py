@@ -119,15 +119,20 @@ def counter_settings(c: Counter) -> dict[str, Any]:
     }
 
 
-def counter_event(hall: Hall, c: Counter, current: Ticket | None) -> dict[str, Any]:
+def counter_event(
+    hall: Hall, c: Counter, current: Ticket | None, *, shown: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The fields of ``counter.changed``: a subset of :func:`counter`, keyed by ``counter``
-    (built directly: the counter's areas, which it leaves out, cost a query per area)."""
+    (built directly: the counter's areas, which it leaves out, cost a query per area).
+    `shown`: the current ticket already drawn by :func:`ticket`, in place of `current`."""
+    if shown is None and current is not None:
+        shown = ticket(hall, current)
     return {
         "counter": c.number,
         "state": c.state.value,
         "clerk": c.clerk.username if c.clerk else None,
         "clerk_name": c.clerk.full_name if c.clerk else None,
-        "ticket": ticket(hall, current) if current else None,
+        "ticket": shown,
         **_pause(hall, c),
     }
 

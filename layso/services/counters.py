@@ -313,7 +313,7 @@ def _call(
     # before the counter changes; none to read when queue.changed is recorded after the commit
     figures = None if figures_later(session) else queue_figures(session, hall, service, now)
     follow_ticket(session, ticket)
-    _ticket_event(
+    shown = _ticket_event(
         session, hall, Ev.TICKET_CALLED, ticket, counter, user, now, call_count=ticket.call_count
     )
     # after the called event, whose notice reads the ticket's contact: nothing to flush before
@@ -324,7 +324,7 @@ def _call(
         calls_since_priority=0 if ticket.priority else counter.calls_since_priority + 1,
     )
     queue_changed(session, hall, service, now, figures=figures)
-    counter_changed(session, hall, counter, now)
+    counter_changed(session, hall, counter, now, shown=shown)
     logger.info("hall %s: counter %s called %s", hall.slug, counter.number, ticket.display_number)
     return ticket
 
@@ -403,7 +403,7 @@ def start(session: Session, hall: Hall, number: int, *, user: User, now: datetim
     ticket = _require_current(session, counter, TicketStatus.CALLED)
     write_now(session, ticket, status=TicketStatus.SERVING, started_at=ticket.started_at or now)
     shown = _ticket_event(session, hall, Ev.TICKET_STARTED, ticket, counter, user, now)
-    counter_changed(session, hall, counter, now)
+    counter_changed(session, hall, counter, now, shown=shown)
     if hall.rating_on == "start":
         _request_rating(session, hall, counter, ticket, now, shown)
     return ticket

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from layso import errors
+from layso import serializers as ser
 from layso.db import Database
 from layso.models import Event, Hall, PriorityPolicy, Service, Ticket, TicketStatus, User
 from layso.services import counters as ops
@@ -256,6 +257,26 @@ def test_next_at_a_serving_counter_announces_the_counter_once(hall: Hall_) -> No
     assert hall.next(1) is None  # b finished, nobody waits: the counter is announced free
     changes = [e.payload for e in hall.events() if e.seq > last and e.name == "counter.changed"]
     assert len(changes) == 1 and changes[0]["ticket"] is None
+
+
+def test_a_counters_change_shows_its_ticket_as_stored_after_a_call_and_a_start(
+    hall: Hall_,
+) -> None:
+    """counter.changed reuses the call's (the start's) drawing of the ticket: it must be the
+    ticket as the database holds it once the transaction is over."""
+    a, b = hall.issue("TP"), hall.issue("TP")
+    for step in (lambda: hall.next(1), lambda: hall.act(ops.start, 1), lambda: hall.next(1)):
+        before = hall.events()[-1].seq
+        step()
+        [change] = [
+            e.payload for e in hall.events() if e.seq > before and e.name == "counter.changed"
+        ]
+        with hall.db.read() as s:
+            demo = get_hall(s, "demo")
+            stored = ser.ticket(demo, s.get(Ticket, change["ticket"]["id"]))
+        assert change["ticket"] == stored
+    assert change["ticket"]["id"] == b.id and change["ticket"]["status"] == "called"
+    assert a.id != b.id
 
 
 def test_recall_counts_calls_and_the_last_call_counts(hall: Hall_, clock: Any) -> None:

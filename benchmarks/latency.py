@@ -19,6 +19,7 @@ Everything runs on this machine, is bounded in count and time, and stops by itse
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import threading
@@ -86,6 +87,8 @@ class Side:
         ticket_id = self.press(i)
         t1 = time.perf_counter()
         arrived = self.display.arrival(ticket_id)
+        if arrived is not None and arrived < t0:  # an id pressed before: not this press's
+            raise RuntimeError(f"ticket {ticket_id} arrived before it was pressed")
         if counted:
             self.response.append((t1 - t0) * 1000)
             if arrived is None:
@@ -132,9 +135,12 @@ def measure(
         def start() -> None:
             http.post(f"{base}/counters/1/start", headers=clerk, timeout=10).raise_for_status()
 
-        def emit(i: int) -> int:
-            http.post(f"{bare_url}/emit", json={"id": i + 1}, timeout=10).raise_for_status()
-            return i + 1
+        emitted = itertools.count(1)  # a new id for every press, settling ones included
+
+        def emit(_i: int) -> int:
+            ticket_id = next(emitted)
+            http.post(f"{bare_url}/emit", json={"id": ticket_id}, timeout=10).raise_for_status()
+            return ticket_id
 
         display = Display(url, {"token": demo["devices"]["display"], "hall": "demo"})
         display.snapshot.wait(10)

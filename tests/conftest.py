@@ -141,13 +141,11 @@ class PgDrops:
 
     def __init__(self) -> None:
         self.pool: ThreadPoolExecutor | None = None
-        self.pending: list[Future[None]] = []
 
     def later(self, db_url: str) -> None:
         if self.pool is None:
             self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drops")
-        self.pending = [f for f in self.pending if not f.done()]
-        self.pending.append(self.pool.submit(self._drop, db_url))
+        self.pool.submit(self._drop, db_url)
 
     @staticmethod
     def _drop(db_url: str) -> None:
@@ -160,7 +158,6 @@ class PgDrops:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             self.pool = None
-        self.pending.clear()
 
 
 PG_DROPS = PgDrops()

@@ -148,6 +148,35 @@ def _quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+GC_STEP = 500  # young objects left after an answer that make the server collect them there
+
+
+def collect_between_requests() -> None:
+    """Collect the young generation once an answer is out, while it is small.
+
+    Every request leaves some fifty objects in reference cycles (SQLAlchemy's session,
+    connection and transaction, werkzeug's request and its environ), which only the collector
+    frees. Left to the threshold above, they piled up to 50,000 and one young collection then
+    walked them all: 11-17 ms in which no request and no screen was served (measured with
+    gc.callbacks under `benchmarks/latency.py`: three such pauses in a run of 850 calls, the
+    run's largest latencies). Collected here, some five hundred at a time once a request has
+    been answered, a young collection took 0.15 ms at the median (0.24 ms at p90; the middle
+    generation's, one in fifty, up to 1.5 ms), and none falls inside a request. The older
+    generations follow at the pace of the collector's own thresholds (without its rule that
+    defers a full collection while the old generation is large: here that is every 5,000
+    steps); the threshold stays as the net for what is not a request (the hub's sockets)."""
+    count = gc.get_count()
+    if count[0] < GC_STEP:
+        return
+    threshold = gc.get_threshold()
+    if count[2] >= threshold[2]:
+        gc.collect(2)
+    elif count[1] >= threshold[1]:
+        gc.collect(1)
+    else:
+        gc.collect(0)
+
+
 def _serve_eventlet(app: Any, settings: Settings, host: str, port: int, ceiling: int) -> None:
     import eventlet
     import eventlet.wsgi
@@ -196,6 +225,7 @@ def _serve_eventlet(app: Any, settings: Settings, host: str, port: int, ceiling:
                 super().handle_one_request()
             finally:
                 self._cancel()
+            collect_between_requests()  # the answer is out
 
     class Pool(eventlet.GreenPool):  # type: ignore[misc]
         """The connection pool: when full, shed the new connection instead of queueing it."""
@@ -261,6 +291,7 @@ def _serve_gevent(app: Any, settings: Settings, host: str, port: int, ceiling: i
             finally:
                 timer.close()
                 self._timer = None
+                collect_between_requests()  # the answer is out
 
     class Server(pywsgi.WSGIServer):  # type: ignore[misc]
         """Counts open connections; past the ceiling a new one is shed with a 503."""

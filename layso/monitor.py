@@ -135,12 +135,25 @@ class Monitor:
         socketio.start_background_task(self.loop)
 
     def loop(self) -> None:
+        self.warm()
         while True:
             socketio.sleep(self.interval)
             try:
                 self.sweep()
             except Exception:  # a database hiccup: try again next time
                 logger.exception("monitor: the sweep failed this time")
+
+    def warm(self) -> None:
+        """Evaluate every hall's alerts once at start, writing nothing: the first sweep built
+        its statements (SQLAlchemy compiles each on first use) in some 30 ms during which the
+        server served nobody, a few seconds into a running hall; at start nobody waits yet."""
+        now = self.clock()
+        try:
+            with self.db.read() as s:
+                for hall in s.scalars(sa.select(Hall)):
+                    alerts.evaluate(s, hall, now)
+        except Exception:  # the sweep will say what is wrong
+            logger.debug("monitor: the warm-up failed", exc_info=True)
 
     def sweep(self) -> int:
         """One round: devices, then every hall's alerts; the number of alert changes written."""
@@ -185,6 +198,7 @@ class Monitor:
         self.touch(alive, limits, now)
         written = 0
         for h in halls:
+            socketio.sleep(0)  # requests and screens go first: a province has many halls
             written += self.evaluate(h.slug)
         return written
 

@@ -23,7 +23,7 @@ import threading
 import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -256,24 +256,42 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
             sa.select(Service).where(Service.hall_id == hall.id, Service.active.is_(True))
         )
     }
-    waiting = list(
-        session.scalars(
-            sa.select(Ticket).where(
-                Ticket.hall_id == hall.id,
-                Ticket.status == TicketStatus.WAITING,
-                Ticket.business_date == today,
-            )
-        )
+    waiting_today = (
+        Ticket.hall_id == hall.id,
+        Ticket.status == TicketStatus.WAITING,
+        Ticket.business_date == today,
     )
-    per_service: dict[int, list[Ticket]] = defaultdict(list)
-    for t in waiting:
-        per_service[t.service_id].append(t)
+    # each area's waiting count and longest-waiting ticket, counted by the database: the sweep
+    # runs on the server's event loop, and a morning queue made into ORM objects held every
+    # request and screen up for milliseconds per hall, every few seconds
+    counts: dict[int, int] = {}
+    oldest: dict[int, datetime] = {}
+    for service_id, count, first in session.execute(
+        sa.select(Ticket.service_id, sa.func.count(), sa.func.min(Ticket.queued_at))
+        .where(*waiting_today)
+        .group_by(Ticket.service_id)
+    ):
+        counts[service_id], oldest[service_id] = count, first
 
-    # a ticket waiting past its area's target
-    for t in waiting:
-        service = services.get(t.service_id)
-        if service is None:
-            continue
+    # a ticket waiting past its area's target: only the tickets that have waited longer than
+    # the least patient area's first level are read (a second of slack for the rounding)
+    factor = min(cfg["wait_warning_factor"], cfg["wait_critical_factor"])
+    patience = {sid: service.target_wait_min * 60 * factor for sid, service in services.items()}
+    late = (
+        session.execute(
+            sa.select(Ticket.id, Ticket.service_id, Ticket.display_number, Ticket.queued_at)
+            .where(
+                *waiting_today,
+                Ticket.service_id.in_(list(services)),
+                Ticket.queued_at <= now - timedelta(seconds=min(patience.values()) - 1),
+            )
+            .order_by(Ticket.id)
+        ).all()
+        if services
+        else []
+    )
+    for t in late:
+        service = services[t.service_id]
         waited = (now - t.queued_at).total_seconds()
         target = service.target_wait_min * 60
         level = None
@@ -304,7 +322,7 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
     # too many waiting in an area
     by_code = cfg["max_waiting_by_service"]
     for sid, service in services.items():
-        count = len(per_service.get(sid, ()))
+        count = counts.get(sid, 0)
         limit = by_code.get(service.code, cfg["max_waiting"])
         if count >= limit:
             key = f"queue_length:{service.code}"
@@ -358,7 +376,7 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
             continue
         if c.current_ticket_id is not None:
             continue
-        queue = [t for sid in links.get(c.id, ()) for t in per_service.get(sid, ())]
+        queue = [sid for sid in links.get(c.id, ()) if counts.get(sid)]
         if not queue:
             continue
         # the counter's last ticket today: called, or finished (a read of today's tickets, not
@@ -368,8 +386,9 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
                 Ticket.business_date == today, Ticket.counter_id == c.id
             )
         )
-        oldest = min(t.queued_at for t in queue)
-        idle_from = max(x for x in (since, last_here, oldest) if x is not None)
+        first = min(oldest[sid] for sid in queue)
+        waiting = sum(counts[sid] for sid in queue)
+        idle_from = max(x for x in (since, last_here, first) if x is not None)
         idle = (now - idle_from).total_seconds()
         if idle >= cfg["idle_counter_min"] * 60:
             key = f"counter_idle:{c.number}"
@@ -378,13 +397,13 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
                 "counter_idle",
                 "warning",
                 f"Quầy {c.number} đang mở nhưng chưa gọi số đã {_minutes(idle)} phút, "
-                f"trong khi {len(queue)} người đang chờ.",
+                f"trong khi {waiting} người đang chờ.",
                 f"Counter {c.number} is open and idle for {_minutes(idle)} min while "
-                f"{len(queue)} wait.",
+                f"{waiting} wait.",
                 counter=c.number,
                 values={
                     "idle_s": round(idle),
-                    "waiting": len(queue),
+                    "waiting": waiting,
                     "threshold_s": cfg["idle_counter_min"] * 60,
                 },
             )

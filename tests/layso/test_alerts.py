@@ -114,6 +114,47 @@ def test_calling_the_late_ticket_clears_its_alert_with_the_time_it_was_open(
     assert cleared.payload["duration_s"] == 90 and cleared.payload["kind"] == "ticket_wait"
 
 
+def test_each_area_warns_at_its_own_target_and_only_late_tickets_are_named(
+    hall: Hall_, clock: Any
+) -> None:
+    """Only tickets past the least patient area's warning are read back: every area's own
+    target still decides (CT 10 min, TP 15, DD 20 in the demo; critical at 1.5x)."""
+    hall.close_all_but()
+    ct, tp, dd = hall.issue("CT"), hall.issue("TP"), hall.issue("DD")
+    clock.advance(9 * 60)
+    hall.issue("CT")  # a fresh ticket of the least patient area is never named
+    clock.advance(60)  # 10 min: CT's first ticket only
+    assert hall.evaluate() == [("raise", f"ticket_wait:{ct.id}:warning")]
+
+    clock.advance(5 * 60)  # 15 min: CT critical, TP's warning; DD waits on
+    assert sorted(hall.evaluate()) == [
+        ("clear", f"ticket_wait:{ct.id}:warning"),
+        ("raise", f"ticket_wait:{ct.id}:critical"),
+        ("raise", f"ticket_wait:{tp.id}:warning"),
+    ]
+    clock.advance(5 * 60)  # 20 min: DD's warning; the second CT ticket's (10 min) too
+    raised = hall.evaluate()
+    assert ("raise", f"ticket_wait:{dd.id}:warning") in raised and len(raised) == 2
+    with hall.db.read() as s:
+        body = alerts.open_alerts(s, get_hall(s, "demo"))[f"ticket_wait:{dd.id}:warning"]
+    assert body["values"]["waited_s"] == 20 * 60 and body["values"]["target_s"] == 20 * 60
+
+
+def test_an_idle_counters_alert_counts_the_people_waiting_in_its_own_areas(
+    hall: Hall_, clock: Any
+) -> None:
+    hall.close_all_but(1)  # counter 1 serves TP and CT
+    hall.configure(alert_settings={"idle_counter_min": 5, "max_waiting": 50})
+    for code in ("TP", "CT", "CT", "DD", "KQ"):
+        hall.issue(code)
+    clock.advance(5 * 60)
+    assert hall.evaluate() == [("raise", "counter_idle:1")]
+    with hall.db.read() as s:
+        body = alerts.open_alerts(s, get_hall(s, "demo"))["counter_idle:1"]
+    assert body["values"]["waiting"] == 3 and "3 người đang chờ" in body["message"]
+    assert body["values"]["idle_s"] == 5 * 60  # from its oldest waiting ticket
+
+
 def test_too_many_waiting_in_an_area_by_hall_and_by_area_threshold(hall: Hall_) -> None:
     hall.close_all_but()
     hall.configure(alert_settings={"max_waiting": 3, "max_waiting_by_service": {"CT": 2}})
@@ -293,3 +334,23 @@ def test_a_counters_idle_time_counts_from_its_last_finished_ticket(hall: Hall_, 
 
     clock.advance(60)
     assert hall.evaluate() == [("raise", "counter_idle:2")]
+
+
+def test_the_monitors_warm_up_reads_every_hall_and_writes_nothing(
+    hall: Hall_, clock: Any, app: Any, db: Database
+) -> None:
+    """`layso run` evaluates once at start to build the sweep's statements; it raises nothing
+    (the first sweep does)."""
+    hall.close_all_but()
+    t = hall.issue("CT")
+    clock.advance(11 * 60)
+    with db.read() as s:
+        before = s.scalar(sa.select(sa.func.count()).select_from(Event))
+    monitor = app.extensions["layso.monitor"]
+    with app.app_context():
+        monitor.warm()
+        with db.read() as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Event)) == before
+        assert hall.open_keys() == set()
+        monitor.sweep()
+    assert hall.open_keys("ticket_wait") == {f"ticket_wait:{t.id}:warning"}

@@ -276,14 +276,14 @@ def wanted(session: Session, hall: Hall, now: datetime) -> dict[str, Alert]:
     # a ticket waiting past its area's target: only the tickets that have waited longer than
     # the least patient area's first level are read (a second of slack for the rounding)
     factor = min(cfg["wait_warning_factor"], cfg["wait_critical_factor"])
-    patience = {sid: service.target_wait_min * 60 * factor for sid, service in services.items()}
+    patience = min((s.target_wait_min for s in services.values()), default=0) * 60 * factor
     late = (
         session.execute(
             sa.select(Ticket.id, Ticket.service_id, Ticket.display_number, Ticket.queued_at)
             .where(
                 *waiting_today,
                 Ticket.service_id.in_(list(services)),
-                Ticket.queued_at <= now - timedelta(seconds=min(patience.values()) - 1),
+                Ticket.queued_at <= now - timedelta(seconds=patience - 1),
             )
             .order_by(Ticket.id)
         ).all()

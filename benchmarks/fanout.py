@@ -6,8 +6,11 @@
 Starts the real server (``layso run``, eventlet by default) on a free loopback port with a fresh
 demo hall, then ``--procs`` worker processes each connect their share of the displays (one
 python-socketio ``Client`` per display, websocket transport, the hall's display token) and
-report, for every ``ticket.called`` they receive, the ticket and the moment it arrived
-(CLOCK_MONOTONIC, shared by all processes on Linux). The main process presses "next" at
+note, for every ``ticket.called`` they receive, the moment it arrived (CLOCK_MONOTONIC, shared by
+all processes on Linux); each worker reports a call's arrival times in one message once all its
+displays have it (or after ``BATCH_WAIT_S``), so that the measuring itself (pickling, a feeder
+thread per process, the main process unpickling) costs the shared cores one message per worker
+and call, not one per display. The main process presses "next" at
 counter 1 ``--calls`` times (after two warm-up calls), waiting each time until all displays have
 the call (or 30 s), and prints the time from just before the POST to the first, the median, the
 99th-percentile and the last display. Bounded in count and time; everything stops by itself.
@@ -31,10 +34,44 @@ from _server import demo_server, percentile, spying
 CALL_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 180.0
 WORKER_LIFETIME_S = 900.0  # a worker never outlives this, whatever happens to the main process
+BATCH_WAIT_S = 20.0  # a worker reports a call that some of its displays missed after this long
+
+
+class Arrivals:
+    """One worker's arrivals, reported per call: (ticket id, [t_ns, ...]) once every display of
+    the worker has that call, or once BATCH_WAIT_S passed since its first arrival (a display
+    that missed it). Called from any thread of the worker."""
+
+    def __init__(self, results: Any) -> None:
+        self.results = results
+        self.displays = 0  # set once the worker's displays are connected
+        self.calls: dict[int, list[int]] = {}
+        self.first: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    def arrived(self, ticket: int) -> None:
+        t = time.monotonic_ns()
+        with self.lock:
+            times = self.calls.setdefault(ticket, [])
+            times.append(t)
+            self.first.setdefault(ticket, time.monotonic())
+            if self.displays and len(times) >= self.displays:
+                self._report(ticket)
+
+    def late(self) -> None:
+        """Report the calls that waited BATCH_WAIT_S for a display that did not get them."""
+        with self.lock:
+            now = time.monotonic()
+            for ticket in [k for k, t0 in self.first.items() if now - t0 > BATCH_WAIT_S]:
+                self._report(ticket)
+
+    def _report(self, ticket: int) -> None:
+        self.results.put((ticket, self.calls.pop(ticket)))
+        self.first.pop(ticket, None)
 
 
 def worker(url: str, token: str, count: int, results: Any, stop: Any, kind: str) -> None:
-    """Connect `count` displays; report ("ready", n) once, then (ticket id, t_ns) per call."""
+    """Connect `count` displays; report ("ready", n) once, then (ticket id, [t_ns...]) per call."""
     if kind in ("async", "raw"):
         import asyncio
 
@@ -51,11 +88,12 @@ def _auth(token: str) -> dict[str, Any]:
 def _thread_worker(url: str, token: str, count: int, results: Any, stop: Any) -> None:
     """One socketio.Client (and its threads) per display."""
     clients = []
+    arrivals = Arrivals(results)
     for _ in range(count):
         c = socketio.Client(reconnection=False)
         c.on(
             "ticket.called",
-            lambda body: results.put((body["ticket"]["id"], time.monotonic_ns())),
+            lambda body: arrivals.arrived(body["ticket"]["id"]),
             namespace="/hall",
         )
         try:
@@ -69,8 +107,11 @@ def _thread_worker(url: str, token: str, count: int, results: Any, stop: Any) ->
             clients.append(c)
         except socketio.exceptions.ConnectionError:
             pass
+    arrivals.displays = len(clients)
     results.put(("ready", len(clients)))
-    stop.wait(WORKER_LIFETIME_S)
+    deadline = time.monotonic() + WORKER_LIFETIME_S
+    while not stop.wait(1.0) and time.monotonic() < deadline:
+        arrivals.late()
     closers = [threading.Thread(target=c.disconnect) for c in clients]
     for t in closers:
         t.start()
@@ -83,12 +124,13 @@ async def _async_worker(url: str, token: str, count: int, results: Any, stop: An
     import asyncio
 
     gate = asyncio.Semaphore(20)
+    arrivals = Arrivals(results)
 
     async def one() -> socketio.AsyncClient | None:
         c = socketio.AsyncClient(reconnection=False)
 
         async def called(body: dict[str, Any]) -> None:
-            results.put((body["ticket"]["id"], time.monotonic_ns()))
+            arrivals.arrived(body["ticket"]["id"])
 
         c.on("ticket.called", called, namespace="/hall")
         async with gate:
@@ -105,8 +147,9 @@ async def _async_worker(url: str, token: str, count: int, results: Any, stop: An
         return c
 
     clients = [c for c in await asyncio.gather(*(one() for _ in range(count))) if c]
+    arrivals.displays = len(clients)
     results.put(("ready", len(clients)))
-    await asyncio.get_running_loop().run_in_executor(None, stop.wait, WORKER_LIFETIME_S)
+    await _until_stopped(stop, arrivals)
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
 
 
@@ -127,6 +170,7 @@ async def _raw_worker(url: str, token: str, count: int, results: Any, stop: Any)
     gate = asyncio.Semaphore(20)
     joined, tried = 0, 0
     all_tried = asyncio.Event()
+    arrivals = Arrivals(results)
 
     async def join(ws: aiohttp.ClientWebSocketResponse) -> bool:
         opened = await ws.receive_str(timeout=20)  # 0{"sid": ..., "pingInterval": ...}
@@ -162,16 +206,29 @@ async def _raw_worker(url: str, token: str, count: int, results: Any, stop: Any)
             elif data.startswith('42/hall,["ticket.called"'):
                 m = _CALLED.match(data)
                 tid = int(m.group(1)) if m else json.loads(data[8:])[1]["ticket"]["id"]
-                results.put((tid, time.monotonic_ns()))
+                arrivals.arrived(tid)
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         tasks = [asyncio.create_task(one(session)) for _ in range(count)]
         await all_tried.wait()
+        arrivals.displays = joined
         results.put(("ready", joined))
-        await asyncio.get_running_loop().run_in_executor(None, stop.wait, WORKER_LIFETIME_S)
+        await _until_stopped(stop, arrivals)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _until_stopped(stop: Any, arrivals: Arrivals) -> None:
+    """Wait (off the event loop) for the main process's stop, reporting late calls meanwhile."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + WORKER_LIFETIME_S
+    while time.monotonic() < deadline:
+        if await loop.run_in_executor(None, stop.wait, 1.0):
+            return
+        arrivals.late()
 
 
 def _has_aiohttp() -> bool:
@@ -227,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in procs:
             w.start()
         ready = 0
-        pending: list[tuple[int, int]] = []
+        pending: list[tuple[int, list[int]]] = []
         try:
             for _ in procs:
                 item = results.get(timeout=CONNECT_TIMEOUT_S)
@@ -249,18 +306,18 @@ def main(argv: list[str] | None = None) -> int:
                     r = http.post(f"{base}/counters/1/next", headers=clerk, timeout=10)
                     r.raise_for_status()
                     ticket = r.json()["ticket"]["id"]
-                    arrivals = [t for tid, t in pending if tid == ticket]
-                    pending = [(tid, t) for tid, t in pending if tid != ticket]
+                    arrivals = [t for tid, ts in pending if tid == ticket for t in ts]
+                    pending = [(tid, ts) for tid, ts in pending if tid != ticket]
                     deadline = time.monotonic() + CALL_TIMEOUT_S
                     while len(arrivals) < ready and time.monotonic() < deadline:
                         try:
-                            tid, t = results.get(timeout=max(0.01, deadline - time.monotonic()))
+                            tid, ts = results.get(timeout=max(0.01, deadline - time.monotonic()))
                         except queue.Empty:
                             break
                         if tid == ticket:
-                            arrivals.append(t)
+                            arrivals.extend(ts)
                         else:
-                            pending.append((tid, t))
+                            pending.append((tid, ts))
                     if i >= warmup:
                         ms = [(t - t0) / 1e6 for t in arrivals]
                         if len(ms) < ready:

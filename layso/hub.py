@@ -65,7 +65,9 @@ def emissions(ev: PendingEvent) -> list[tuple[str | list[str], dict[str, Any]]]:
     """Where one committed event goes, and with which body."""
     if ev.audience != "hall":
         return [(room(ev.hall, ev.audience), ev.payload)]
-    kinds = [room(ev.hall, f"{DEVICES}:{k}") for k in DEVICE_RENDERS if renders(k, ev.name)]
+    kinds = [
+        room(ev.hall, f"{DEVICES}:{k}") for k in DEVICE_RENDERS if renders(k, ev.name, ev.payload)
+    ]
     if not kinds:
         return [(room(ev.hall), ev.payload)]
     to_devices = device_event(ev.name, ev.payload)

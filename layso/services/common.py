@@ -580,13 +580,17 @@ def counter_changed(
     now: datetime,
     *,
     shown: dict[str, Any] | None = None,
+    cause: str | None = None,
 ) -> None:
     """Record the counter's ``counter.changed``; `shown`: its ticket as an event of this
-    transaction just drew it, in the same state (not drawn twice)."""
+    transaction just drew it, in the same state (not drawn twice); `cause`: the name of that
+    event when it is a call or a start that tells all of this change to some devices
+    (:data:`layso.services.state.DEVICE_KNOWS`), else None."""
     current = None
     if shown is None and counter.current_ticket_id:
         current = by_id(session, Ticket, counter.current_ticket_id)
     fields = ser.counter_event(hall, counter, current, shown=shown)
+    fields["cause"] = cause
     record(session, hall, Ev.COUNTER_CHANGED, fields, now=now, counter=counter)
 
 

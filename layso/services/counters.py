@@ -324,7 +324,8 @@ def _call(
         calls_since_priority=0 if ticket.priority else counter.calls_since_priority + 1,
     )
     queue_changed(session, hall, service, now, figures=figures)
-    counter_changed(session, hall, counter, now, shown=shown)
+    # the counter is open (a call needs it) and its clerk the same: the call says the rest
+    counter_changed(session, hall, counter, now, shown=shown, cause=str(Ev.TICKET_CALLED))
     logger.info("hall %s: counter %s called %s", hall.slug, counter.number, ticket.display_number)
     return ticket
 
@@ -403,7 +404,7 @@ def start(session: Session, hall: Hall, number: int, *, user: User, now: datetim
     ticket = _require_current(session, counter, TicketStatus.CALLED)
     write_now(session, ticket, status=TicketStatus.SERVING, started_at=ticket.started_at or now)
     shown = _ticket_event(session, hall, Ev.TICKET_STARTED, ticket, counter, user, now)
-    counter_changed(session, hall, counter, now, shown=shown)
+    counter_changed(session, hall, counter, now, shown=shown, cause=str(Ev.TICKET_STARTED))
     if hall.rating_on == "start":
         _request_rating(session, hall, counter, ticket, now, shown)
     return ticket

@@ -50,9 +50,29 @@ DEVICE_RENDERS: dict[str, frozenset[str]] = {
 }
 
 
-def renders(kind: str | None, name: str) -> bool:
-    """Whether a principal (a device of this kind, or a person: None) gets this hall event."""
-    return kind is None or name in DEVICE_RENDERS.get(kind, frozenset())
+# A counter.changed recorded with a call or a start names that event as its ``cause``; the
+# devices below already learn from the cause itself all of the change they render (the call's
+# ticket.called carries the counter and its new ticket; a call needs the counter open), so they
+# are not sent it. A display shows a counter's number alike while called and while served; a
+# counter's own display says "Mời" or "Đang phục vụ", so a start still reaches it. At a hall's
+# busiest that is one frame fewer per call for every screen (measured with
+# benchmarks/fanout.py: 1,000 displays all had a call p99 150-170 -> about 110 ms).
+DEVICE_KNOWS: dict[str, frozenset[str]] = {
+    "display": frozenset({Ev.TICKET_CALLED, Ev.TICKET_STARTED}),
+    "counter-display": frozenset({Ev.TICKET_CALLED}),
+}
+
+
+def renders(kind: str | None, name: str, payload: dict[str, Any] | None = None) -> bool:
+    """Whether a principal (a device of this kind, or a person: None) gets this hall event
+    (with its `payload`, a counter.changed that the device already knows of is left out)."""
+    if kind is None:
+        return True
+    if name not in DEVICE_RENDERS.get(kind, frozenset()):
+        return False
+    if name == Ev.COUNTER_CHANGED and payload is not None:
+        return payload.get("cause") not in DEVICE_KNOWS.get(kind, frozenset())
+    return True
 
 
 def device_event(name: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +219,7 @@ def events_after(
     """The hall's events after seq `after` that these audiences may see, oldest first; for a
     device (`kind`), only the hall events its kind renders, as devices receive them: the same
     events the hub sends it live, so its catch-up finds nothing missing."""
-    query = sa.select(Event.name, Event.payload).where(
+    query = sa.select(Event.name, Event.payload, Event.audience).where(
         Event.hall_id == hall.id, Event.seq > after, Event.audience.in_(list(audiences))
     )
     if kind is not None:
@@ -207,8 +227,12 @@ def events_after(
         query = query.where(sa.or_(Event.audience != "hall", Event.name.in_(shown)))
     rows = session.execute(query.order_by(Event.seq).limit(limit)).all()
     if kind is not None:
-        return [{"name": name, **device_event(name, payload)} for name, payload in rows]
-    return [{"name": name, **payload} for name, payload in rows]
+        return [
+            {"name": name, **device_event(name, payload)}
+            for name, payload, audience in rows
+            if audience != "hall" or renders(kind, name, payload)
+        ]
+    return [{"name": name, **payload} for name, payload, _audience in rows]
 
 
 def replay_limit(kind: str | None) -> int:

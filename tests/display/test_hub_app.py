@@ -127,3 +127,71 @@ def test_a_screen_far_behind_gets_the_snapshot_a_person_the_replay(
     assert near == [("queue.changed", start + 8), ("queue.changed", start + 10)]
     person = join(tokens("manager"), start)
     assert [seq for _, seq in person] == list(range(start + 1, start + 11))
+
+
+def test_a_call_and_a_start_reach_each_screen_without_what_it_already_knows(
+    app: Any, api: Any, tokens: Any
+) -> None:
+    """A call's counter.changed (the counter's new ticket, which the call itself carries) goes to
+    people only; a start's reaches the counter's own display ("Đang phục vụ") but not the wall,
+    which shows the number alike; a pause reaches every screen. Live and in a replay alike."""
+    clerk = tokens("clerk1")
+    for _ in range(2):
+        api.post("tickets", tokens("kiosk"), {"service": "TP"})
+    wall, own = _display(app, tokens("display")), _display(app, tokens("cdisplay1"))
+    manager = _display(app, tokens("manager"))
+    start = wall.get_received("/hall")[0]["args"][0]["seq"]
+    own.get_received("/hall")
+    manager.get_received("/hall")
+
+    assert api.post("counters/1/next", clerk)[0] == 200
+    assert api.post("counters/1/start", clerk)[0] == 200
+    assert api.post("counters/1/pause", clerk, {"reason": "Họp"})[0] == 409  # serving: refused
+    assert api.post("counters/1/finish", clerk)[0] == 200
+    assert api.post("counters/1/pause", clerk, {"reason": "Họp"})[0] == 200
+
+    def seen(client: Any) -> list[tuple[str, str | None]]:
+        return [
+            (m["name"], m["args"][0].get("cause") or m["args"][0].get("state"))
+            for m in client.get_received("/hall")
+            if m["name"] in ("ticket.called", "counter.changed")
+        ]
+
+    people = seen(manager)
+    assert people == [
+        ("ticket.called", None),
+        ("counter.changed", "ticket.called"),
+        ("counter.changed", "ticket.started"),
+        ("counter.changed", "open"),  # the finish: no ticket now, no cause
+        ("counter.changed", "paused"),
+    ]
+    live_wall, live_own = seen(wall), seen(own)
+    assert live_wall == [
+        ("ticket.called", None),
+        ("counter.changed", "open"),
+        ("counter.changed", "paused"),
+    ]
+    assert live_own == [
+        ("ticket.called", None),
+        ("counter.changed", "ticket.started"),
+        ("counter.changed", "open"),
+        ("counter.changed", "paused"),
+    ]
+
+    def replayed(token: str) -> list[tuple[str, str | None]]:
+        client = socketio.test_client(
+            app, namespace="/hall", auth={"token": token, "hall": "demo", "after": start}
+        )
+        got = seen(client)
+        client.disconnect("/hall")
+        return got
+
+    assert replayed(tokens("display")) == live_wall
+    assert replayed(tokens("cdisplay1")) == live_own
+    status, log = api.get(f"events?after={start}", tokens("display"))
+    assert status == 200
+    assert [
+        (e["name"], e.get("cause") or e.get("state"))
+        for e in log["events"]
+        if e["name"] in ("ticket.called", "counter.changed")
+    ] == live_wall

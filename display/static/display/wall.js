@@ -406,6 +406,13 @@
     call.at = body.at;
     call.seq = body.seq;
     state.calls = [call, ...state.calls.filter((c) => c.id !== call.id)].slice(0, 50);
+    // the call is the counter's news too: the server sends no counter.changed for it here
+    // (a call needs the counter open; its clerk stays), so its tile shows the new number now
+    const old = state.counters.get(body.counter) || {number: body.counter, services: []};
+    state.counters.set(body.counter, Object.assign({}, old, {
+      state: "open", ticket: body.ticket, seq: body.seq,
+    }));
+    renderCounters();
     if (!showsCall(call)) return;
     renderCall(true);
     if (fresh(body.at)) audio.enqueue(call);

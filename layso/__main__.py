@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -99,8 +100,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    serving = args.command in ("run", "demo")
+    # The collector waits while the program loads: what loading makes (modules, classes,
+    # SQLAlchemy's mappers, Flask's and the hub's objects, some 160,000) lives as long as the
+    # process, and at Python's thresholds the collector walked it all again and again (about
+    # 0.13 s of a server's 1 s start; the suite starts some hundreds of servers and commands).
+    # A command collects as usual from its own work on; the server collects and sets its
+    # collector up once its app is built (layso/serving.py).
+    gc.disable()
+    try:
+        return _main(args, serving)
+    finally:
+        gc.enable()
+
+
+def _main(args: argparse.Namespace, serving: bool) -> int:
     warnings.showwarning = _quiet_warning
-    if args.command in ("run", "demo"):
+    if serving:
         _patch(os.environ.get("LAYSO_ASYNC_MODE", "eventlet"))
     logging.basicConfig(
         level=os.environ.get("LAYSO_LOG_LEVEL", "INFO").upper(),
@@ -113,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     from layso import cli
     from layso.config import ConfigError
     from layso.errors import LaysoError
+
+    if not serving:
+        gc.enable()
 
     try:
         return int(cli.dispatch(args) or 0)

@@ -146,6 +146,7 @@ def _quiet_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    gc.enable()  # `layso run` held it off while the program loaded (layso/__main__.py)
 
 
 GC_STEP = 500  # young objects left after an answer that make the server collect them there

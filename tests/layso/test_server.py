@@ -135,14 +135,42 @@ def test_the_server_keeps_what_it_built_at_start_out_of_full_collections() -> No
     from layso import serving
 
     before, thresholds = gc.get_freeze_count(), gc.get_threshold()
+    gc.disable()  # as `layso run` leaves it while it loads
     try:
         serving._quiet_collector()
         assert gc.get_freeze_count() > before
         # and the young generation is collected far less often than Python's 700
         assert gc.get_threshold() == serving.GC_THRESHOLDS and serving.GC_THRESHOLDS[0] > 700
+        assert gc.isenabled()  # collecting from then on
     finally:
+        gc.enable()
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+@pytest.mark.parametrize(("argv", "loading"), [(["run"], False), (["backup", "x"], True)])
+def test_the_collector_waits_while_a_command_loads_and_works_after(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], loading: bool
+) -> None:
+    """`layso` holds the collector off while it loads; a command does its work with it on, the
+    server turns it on once its app is built (above); it is on again whatever happens."""
+    import gc
+
+    from layso import __main__ as entry
+    from layso import cli
+
+    seen: list[bool] = []
+
+    def dispatch(_args: Any) -> int:
+        seen.append(gc.isenabled())
+        raise RuntimeError("stop here")
+
+    monkeypatch.setenv("LAYSO_ASYNC_MODE", "threading")  # nothing monkey-patched in this process
+    monkeypatch.setattr(cli, "dispatch", dispatch)
+    with pytest.raises(RuntimeError, match="stop here"):
+        entry.main(argv)
+    assert seen == [loading]
+    assert gc.isenabled()
 
 
 def _cycles(count: int) -> list[Any]:

@@ -1,0 +1,104 @@
+"""What starting Layso costs: `layso run` until ``/healthz`` answers, and a short command.
+
+    .venv/bin/python benchmarks/start_cost.py [--starts 5] [--mode eventlet|gevent]
+
+Seeds one demo instance (``layso seed-demo``), then ``--starts`` times copies it into a fresh
+folder, starts ``layso run`` on a free loopback port, polls ``/healthz`` every 10 ms and, once it
+answers, reads the server's CPU time (user + system) from ``/proc/PID/stat`` before stopping it.
+Then it runs ``layso db upgrade`` on the seeded instance as many times (a command that loads the
+whole program and finds nothing to do), its CPU counted with ``getrusage``. The test suite starts
+some hundreds of servers and commands, so their start is a good part of its CPU. Linux only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from _server import bench_env, free_port, seed
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14 and 15)
+
+
+def one_start(template: Path, folder: Path, mode: str) -> tuple[float, float]:
+    """Seconds until /healthz answered, and the server's CPU seconds then."""
+    shutil.copytree(template, folder)
+    env = bench_env(folder, LAYSO_ASYNC_MODE=mode)
+    port = free_port()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layso", "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = t0 + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited with {proc.returncode}")
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    return time.monotonic() - t0, cpu_s(proc.pid)
+            except requests.RequestException:
+                pass
+            time.sleep(0.01)  # polling readiness: there is nothing to wait on
+        raise SystemExit("server did not start within 60 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def one_command(env: dict[str, str]) -> float:
+    """CPU seconds of `layso db upgrade` on an instance that is up to date."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(
+        [sys.executable, "-m", "layso", "db", "upgrade"], env=env, check=True, capture_output=True
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--starts", type=int, default=5)
+    p.add_argument("--mode", choices=["eventlet", "gevent"], default="eventlet")
+    args = p.parse_args(argv)
+    if not 1 <= args.starts <= 50:
+        p.error("starts 1..50")
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        template = Path(tmp) / "template"
+        env = bench_env(template)
+        seed(env)
+        starts = [one_start(template, Path(tmp) / f"run{i}", args.mode) for i in range(args.starts)]
+        commands = [one_command(env) for _ in range(args.starts)]
+    walls, cpus = [w for w, _ in starts], [c for _, c in starts]
+
+    def line(name: str, values: list[float]) -> str:
+        return f"{name:<44}{statistics.median(values):>7.2f}{min(values):>7.2f}{max(values):>7.2f}"
+
+    print(f"\nStarting Layso, {args.starts} times each, async mode {args.mode} (seconds)")
+    print(f"{'':<44}{'p50':>7}{'min':>7}{'max':>7}")
+    print(line("`layso run` until /healthz answers: wall", walls))
+    print(line("  the server's CPU by then", cpus))
+    print(line("`layso db upgrade` (nothing to do): CPU", commands))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

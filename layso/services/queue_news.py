@@ -37,7 +37,7 @@ from layso import errors
 from layso.db import QUEUE_NEWS, Database, after_commit
 from layso.events import Ev
 from layso.models import Event, Hall, Service, Ticket, TicketStatus
-from layso.services.common import get_hall, queue_changed
+from layso.services.common import by_id, get_hall, queue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -137,11 +137,12 @@ class QueueNews:
         with self.context(), self.db.write() as s:
             s.info.pop(QUEUE_NEWS, None)  # this pass records them: not noted for another pass
             hall = get_hall(s, slug, lock=True)
-            services = s.scalars(
-                sa.select(Service)
-                .where(Service.hall_id == hall.id, Service.id.in_(service_ids))
-                .order_by(Service.position, Service.id)
-            ).all()
+            # by primary key on the connection (an ORM select of them cost a third of a pass)
+            found = [by_id(s, Service, i) for i in service_ids]
+            services = sorted(
+                (x for x in found if x is not None and x.hall_id == hall.id),
+                key=lambda x: (x.position, x.id),
+            )
             now = self.clock()
             for service in services:
                 queue_changed(s, hall, service, now)

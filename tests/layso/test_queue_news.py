@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from layso.db import Database
-from layso.models import Event, Service
+from layso.models import Event, Hall, Service
 from layso.services.common import get_hall, queue_changed
 from layso.services.queue_news import WINDOW_S, QueueNews
 from tests.conftest import events_after
@@ -117,3 +117,25 @@ def test_a_pass_that_fails_keeps_its_areas_for_the_next(
         foreign.close()
     assert news.run_once() == 1
     assert [(n, b["waiting"]) for n, b in events_after(db, start)] == [("queue.changed", 1)]
+
+
+def test_a_pass_records_only_areas_that_are_still_the_halls(
+    news: QueueNews, db: Database, other_hall: Any
+) -> None:
+    """An area marked under a hall is recorded there only if it is still one of that hall's:
+    an area deleted since, or another hall's id under this hall's name, records nothing."""
+    with db.read() as s:
+        ids = dict(
+            s.execute(
+                sa.select(Service.code, Service.id).join(Hall).where(Hall.slug == "other")
+            ).all()
+        )
+        [demo_tp] = area_ids(db, "TP") - {("demo", i) for i in ids.values()}
+    start = last_seq(db)
+    news.marked = {demo_tp, ("demo", ids["CT"]), ("demo", 10**6)}
+
+    assert news.run_once() == 1
+    assert [(n, b["service"], b["hall"]) for n, b in events_after(db, start)] == [
+        ("queue.changed", "TP", "demo")
+    ]
+    assert news.marked == set() and news.failed == 0

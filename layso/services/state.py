@@ -56,7 +56,7 @@ DEVICE_RENDERS: dict[str, frozenset[str]] = {
 # are not sent it. A display shows a counter's number alike while called and while served; a
 # counter's own display says "Mời" or "Đang phục vụ", so a start still reaches it. At a hall's
 # busiest that is one frame fewer per call for every screen (measured with
-# benchmarks/fanout.py: 1,000 displays all had a call p99 150-170 -> about 110 ms).
+# benchmarks/fanout.py: 1,000 displays all had a call p99 176-178 -> 118-126 ms).
 DEVICE_KNOWS: dict[str, frozenset[str]] = {
     "display": frozenset({Ev.TICKET_CALLED, Ev.TICKET_STARTED}),
     "counter-display": frozenset({Ev.TICKET_CALLED}),

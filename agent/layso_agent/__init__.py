@@ -19,12 +19,14 @@ depends on it too and uses the same code for its own printer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
 import platform
 import stat
 import tempfile
+import time
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -41,26 +43,30 @@ def _escpos_capabilities() -> None:
     ``json``: the file is JSON, and the data is the same), and python-escpos is pointed at it.
     Its own ``mkdtemp()`` still runs, inside a scratch directory removed right after.
     Anything unexpected (another user's directory, no ``getuid``, a read-only disk) leaves
-    python-escpos to do as it always did."""
-    if PICKLE_DIR_VAR not in os.environ and "ESCPOS_CAPABILITIES_FILE" not in os.environ:
+    python-escpos to do as it always did.
+
+    The pickle lives in a folder of its own per ``capabilities.json`` (its path, size and
+    modification time): python-escpos rewrites a pickle older than the JSON it reads, in place
+    and not atomically, so a second installation (another virtualenv, an upgrade) sharing one
+    pickle had it rewritten while another process was reading it: a server that failed to start
+    with "EOFError: Ran out of input" (seen in the test suite, beside the agent's own fresh
+    virtualenv). Each JSON now has its pickle, never older than it, and a child process that
+    inherits the variable pointing into this private folder still gets its own JSON's pickle.
+    """
+    inherited = os.environ.get(PICKLE_DIR_VAR)
+    try:
+        folder: Path | None = Path(tempfile.gettempdir()) / f"layso-escpos-{os.getuid()}"
+    except (AttributeError, OSError):  # no getuid here
+        folder = None
+    ours = folder is not None and (
+        inherited is None or Path(inherited) == folder or Path(inherited).parent == folder
+    )
+    if ours and folder is not None and "ESCPOS_CAPABILITIES_FILE" not in os.environ:
         try:
-            folder = Path(tempfile.gettempdir()) / f"layso-escpos-{os.getuid()}"
-            folder.mkdir(mode=0o700, exist_ok=True)
-            st = folder.lstat()
-            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077:
-                spec = find_spec("escpos")
-                assert spec is not None and spec.origin is not None
-                source = Path(spec.origin).parent / "capabilities.json"
-                target = folder / f"{platform.python_version()}.capabilities.pickle"
-                if not target.exists() or target.stat().st_mtime < source.stat().st_mtime:
-                    data = json.loads(source.read_text(encoding="utf-8"))
-                    fd, part = tempfile.mkstemp(dir=folder, suffix=".part")
-                    with os.fdopen(fd, "wb") as f:
-                        pickle.dump(data, f, protocol=2)
-                    os.replace(part, target)
-                os.environ[PICKLE_DIR_VAR] = str(folder)
-        except (OSError, ValueError, AttributeError, AssertionError):
-            pass
+            os.environ[PICKLE_DIR_VAR] = str(_pickled_capabilities(folder))
+        except (OSError, ValueError, AssertionError):
+            # not safe to share: python-escpos on its own, in a temporary folder of its own
+            os.environ.pop(PICKLE_DIR_VAR, None)
     saved = tempfile.tempdir
     try:
         with tempfile.TemporaryDirectory(prefix="layso-escpos-") as scratch:
@@ -68,6 +74,33 @@ def _escpos_capabilities() -> None:
             import escpos.capabilities  # noqa: F401
     finally:
         tempfile.tempdir = saved
+
+
+def _pickled_capabilities(folder: Path) -> Path:
+    """The folder holding the pickle of this python-escpos's ``capabilities.json``, written
+    there atomically if it is not yet (OSError, AssertionError: not safe to use here)."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.lstat()
+    assert stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+    spec = find_spec("escpos")
+    assert spec is not None and spec.origin is not None
+    source = Path(spec.origin).parent / "capabilities.json"
+    src = source.stat()
+    key = hashlib.sha256(f"{source}|{src.st_size}|{src.st_mtime_ns}".encode()).hexdigest()[:16]
+    own = folder / key
+    own.mkdir(mode=0o700, exist_ok=True)
+    target = own / f"{platform.python_version()}.capabilities.pickle"
+    if not target.exists():
+        data = json.loads(source.read_text(encoding="utf-8"))
+        fd, part = tempfile.mkstemp(dir=own, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(data, f, protocol=2)
+        # never older than the JSON (a JSON dated in the future would have python-escpos
+        # rewrite it at every start)
+        at = max(time.time_ns(), src.st_mtime_ns + 1_000_000_000)
+        os.utime(part, ns=(at, at))
+        os.replace(part, target)
+    return own
 
 
 _escpos_capabilities()

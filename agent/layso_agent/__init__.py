@@ -24,6 +24,7 @@ import json
 import os
 import pickle
 import platform
+import shutil
 import stat
 import tempfile
 import time
@@ -100,7 +101,32 @@ def _pickled_capabilities(folder: Path) -> Path:
         at = max(time.time_ns(), src.st_mtime_ns + 1_000_000_000)
         os.utime(part, ns=(at, at))
         os.replace(part, target)
+        (own / SOURCE_NOTE).write_text(f"{src.st_size} {src.st_mtime_ns} {source}", "utf-8")
+        _prune(folder, keep=own)
     return own
+
+
+SOURCE_NOTE = "source.txt"  # beside a pickle: "size mtime_ns path" of the JSON it was made from
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Remove the pickles of installations that are gone or changed (a virtualenv deleted, a
+    python-escpos upgraded): one folder each, left behind otherwise. A folder whose note is
+    missing or unreadable is left alone (another process may be writing it now)."""
+    for other in folder.iterdir():
+        if other == keep or not other.is_dir() or other.is_symlink():
+            continue
+        try:
+            size, mtime, path = (other / SOURCE_NOTE).read_text("utf-8").split(" ", 2)
+            st = Path(path).stat()
+            if (st.st_size, st.st_mtime_ns) == (int(size), int(mtime)):
+                continue  # that installation is still there as it was
+        except FileNotFoundError:
+            if not (other / SOURCE_NOTE).exists():
+                continue
+        except (OSError, ValueError):
+            continue
+        shutil.rmtree(other, ignore_errors=True)
 
 
 _escpos_capabilities()

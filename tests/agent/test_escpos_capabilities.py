@@ -41,7 +41,7 @@ def test_the_capabilities_are_pickled_once_and_no_directory_is_left(tmp_path: Pa
     pickled = Path(first["pickle"])
     assert pickled.parent == own and oct(private.stat().st_mode & 0o777) == "0o700"
     assert oct(own.stat().st_mode & 0o777) == "0o700"
-    assert [p.name for p in own.iterdir()] == [pickled.name]  # no .part left
+    assert sorted(p.name for p in own.iterdir()) == [pickled.name, "source.txt"]  # no .part
     made = pickled.stat().st_mtime_ns
 
     second = probe(tmp_path)
@@ -98,3 +98,36 @@ def test_a_variable_set_by_the_user_elsewhere_is_left_to_python_escpos(tmp_path:
     got = probe(tmp_path, ESCPOS_CAPABILITIES_PICKLE_DIR=str(chosen))
     assert got["dir"] == str(chosen) and Path(got["pickle"]).parent == chosen
     assert not (tmp_path / f"layso-escpos-{os.getuid()}").exists()
+
+
+def test_the_pickles_of_installations_gone_or_changed_are_removed(tmp_path: Path) -> None:
+    """Writing a new pickle removes those whose capabilities.json is gone (a deleted virtualenv)
+    or changed (an upgrade); one whose JSON is still as it was, or whose note is not written yet
+    (another process at work), stays."""
+    private = tmp_path / f"layso-escpos-{os.getuid()}"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    alive_json = tmp_path / "alive.json"
+    alive_json.write_text("{}")
+    st = alive_json.stat()
+    changed_json = tmp_path / "changed.json"
+    changed_json.write_text("{}")
+    folders = {}
+    for name, note in (
+        ("gone", f"2 1 {tmp_path / 'deleted-venv' / 'capabilities.json'}"),
+        ("changed", f"{changed_json.stat().st_size} 1 {changed_json}"),
+        ("alive", f"{st.st_size} {st.st_mtime_ns} {alive_json}"),
+        ("writing", None),
+    ):
+        folder = folders[name] = private / name
+        folder.mkdir(mode=0o700)
+        (folder / f"{platform.python_version()}.capabilities.pickle").write_bytes(b"x")
+        if note is not None:
+            (folder / "source.txt").write_text(note)
+
+    got = probe(tmp_path)
+
+    assert not got["full_load"] and Path(got["dir"]).parent == private
+    left = sorted(p.name for p in private.iterdir())
+    assert left == sorted(["alive", "writing", Path(got["dir"]).name])
+    assert (Path(got["dir"]) / "source.txt").read_text().endswith("capabilities.json")

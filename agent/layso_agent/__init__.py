@@ -118,13 +118,16 @@ def _prune(folder: Path, keep: Path) -> None:
             continue
         try:
             size, mtime, path = (other / SOURCE_NOTE).read_text("utf-8").split(" ", 2)
+            made_from = (int(size), int(mtime))
+        except (OSError, ValueError):
+            continue  # no note (yet): not ours to judge
+        try:
             st = Path(path).stat()
-            if (st.st_size, st.st_mtime_ns) == (int(size), int(mtime)):
+            if (st.st_size, st.st_mtime_ns) == made_from:
                 continue  # that installation is still there as it was
         except FileNotFoundError:
-            if not (other / SOURCE_NOTE).exists():
-                continue
-        except (OSError, ValueError):
+            pass  # that installation is gone
+        except OSError:
             continue
         shutil.rmtree(other, ignore_errors=True)
 

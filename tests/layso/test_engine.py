@@ -283,6 +283,53 @@ def test_a_counters_change_shows_its_ticket_as_stored_after_a_call_and_a_start(
         assert (change["ticket"]["id"], change["ticket"]["status"]) == (ticket_id, status)
 
 
+def _drawn_through_the_attributes(demo: Any, t: Ticket) -> dict[str, Any]:
+    """ser.ticket's shape, every value read through the ORM's attributes (as it was built
+    before it read the loaded values directly)."""
+    at = ser.iso
+    return {
+        "id": t.id, "number": t.number, "display_number": t.display_number,
+        "service": t.service.code, "service_name": t.service.name,
+        "service_name_en": t.service.name_en, "service_kind": t.service.kind.value,
+        "issued_service": t.issued_service.code, "priority": t.priority,
+        "status": t.status.value, "business_date": t.business_date.isoformat(),
+        "issued_at": at(demo, t.issued_at), "called_at": at(demo, t.called_at),
+        "first_called_at": at(demo, t.first_called_at), "started_at": at(demo, t.started_at),
+        "finished_at": at(demo, t.finished_at), "call_count": t.call_count,
+        "counter": t.counter.number if t.counter else None,
+        "target_counter": t.target_counter.number if t.target_counter else None,
+        "print_state": t.print_state, "booked_for": at(demo, t.booked_for),
+        "dossier_code": t.dossier_code,
+    }  # fmt: skip
+
+
+def test_a_ticket_is_drawn_alike_from_its_loaded_values_and_through_its_attributes(
+    hall: Hall_, clock: Any
+) -> None:
+    """ser.ticket reads a loaded ticket's values directly; the answer must be the one its
+    attributes give, for a ticket called, moved to another area (its issuing area differs) and
+    sent to a counter, and for one with a value expired in the session (read through the
+    attribute, which loads it again)."""
+    served, moved = hall.issue("TP", priority="NCT"), hall.issue("TP")
+    assert hall.next(2).id == served.id  # type: ignore[union-attr]  # counter 2 serves TP only
+    hall.act(ops.transfer, 2, to_service="CT")  # served: now in CT, issued in TP
+    assert hall.next(2).id == moved.id  # type: ignore[union-attr]
+    hall.act(ops.transfer, 2, to_counter=4)  # moved: sent to counter 4
+    with hall.db.read() as s:
+        demo = get_hall(s, "demo")
+        for ticket_id in (served.id, moved.id):
+            t = s.get(Ticket, ticket_id)
+            assert t is not None
+            assert ser.ticket(demo, t) == _drawn_through_the_attributes(demo, t)
+            s.expire(t, ["called_at", "status"])
+            assert "called_at" not in t.__dict__
+            assert ser.ticket(demo, t) == _drawn_through_the_attributes(demo, t)
+        drawn = {i: ser.ticket(demo, s.get(Ticket, i)) for i in (served.id, moved.id)}
+    assert (drawn[served.id]["service"], drawn[served.id]["issued_service"]) == ("CT", "TP")
+    assert drawn[served.id]["priority"] == "NCT" and drawn[served.id]["called_at"]
+    assert drawn[moved.id]["target_counter"] == 4 and drawn[moved.id]["status"] == "waiting"
+
+
 def test_recall_counts_calls_and_the_last_call_counts(hall: Hall_, clock: Any) -> None:
     hall.issue("TP")
     first = hall.next(1).called_at  # type: ignore[union-attr]

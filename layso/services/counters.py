@@ -342,13 +342,13 @@ def call_next(
         # the call below writes and announces the counter's new state: one counter.changed
         # and one UPDATE of the counter, not two
         _finish(session, hall, counter, current, user, now, announce=False)
-    ticket = choose_next(hall, counter, _candidates(session, counter, now), now)
-    if ticket is None:
+    chosen = choose_next(hall, counter, _candidates(session, counter, now), now)
+    if chosen is None:
         if current is not None:
             write_now(session, counter, current_ticket_id=None)
             counter_changed(session, hall, counter, now)
         return None
-    return _call(session, hall, counter, ticket, user, now)
+    return _call(session, hall, counter, chosen.ticket(), user, now)
 
 
 def call_number(

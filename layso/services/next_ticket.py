@@ -18,24 +18,88 @@ The merge rule (issue 14), in order:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from layso.models import Counter, CounterService, Hall, PriorityPolicy, Ticket, TicketStatus
-from layso.services.common import load_rows
+from layso.models import (
+    Counter,
+    CounterService,
+    Hall,
+    PriorityPolicy,
+    Service,
+    Ticket,
+    TicketStatus,
+)
+from layso.services.common import as_loaded, by_id, on_connection
 
-__all__ = ["callable_now", "candidates", "choose_next"]
+__all__ = ["Candidate", "callable_now", "candidates", "choose_next"]
 
 
-def callable_now(ticket: Ticket, now: datetime) -> bool:
+class Waiting(Protocol):
+    """What the choice reads of a waiting ticket (a :class:`Ticket` or a :class:`Candidate`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def target_counter_id(self) -> int | None: ...
+    @property
+    def booked_for(self) -> datetime | None: ...
+    @property
+    def queued_at(self) -> datetime: ...
+    @property
+    def priority(self) -> str | None: ...
+    @property
+    def service(self) -> Service: ...
+
+
+W = TypeVar("W", bound=Waiting)
+
+
+class Candidate:
+    """A ticket that may be called next, as its row: the choice reads a few of its columns
+    (and its area's target wait only when a booking and a walk-in compete), and only the
+    ticket chosen becomes the session's :class:`Ticket` (:meth:`ticket`). A counter with
+    several areas, priorities and bookings has up to nine candidates; building each as an
+    ORM object cost about as much as reading it."""
+
+    __slots__ = (
+        "_row", "_session", "id", "target_counter_id", "booked_for", "queued_at", "priority"
+    )  # fmt: skip
+
+    def __init__(self, session: Session, row: Any) -> None:
+        self._row, self._session = row, session
+        self.id: int = row.id
+        self.target_counter_id: int | None = row.target_counter_id
+        self.booked_for: datetime | None = row.booked_for
+        self.queued_at: datetime = row.queued_at
+        self.priority: str | None = row.priority
+
+    @property
+    def service(self) -> Service:
+        service = by_id(self._session, Service, self._row.service_id)
+        assert service is not None  # a ticket's area is never deleted under it (foreign key)
+        return service
+
+    def ticket(self) -> Ticket:
+        """The session's object of this ticket: the one already there, else made from the row
+        as a load would make it."""
+        found = self._session.identity_map.get(identity_key(Ticket, self.id))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        return as_loaded(self._session, Ticket, self._row._asdict())
+
+
+def callable_now(ticket: Waiting, now: datetime) -> bool:
     """A waiting ticket may be called: walk-ins always, bookings from slot time − lead."""
     return ticket.booked_for is None or ticket.queued_at <= now
 
 
-def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket]:
+def candidates(session: Session, counter: Counter, now: datetime) -> list[Candidate]:
     """The few waiting tickets that can be next at this counter, oldest first: the oldest sent
     to it, and in each of its areas, per class (priority, ordinary), the oldest callable
     booking and the oldest walk-in.
@@ -45,7 +109,7 @@ def candidates(session: Session, counter: Counter, now: datetime) -> list[Ticket
     index, LIMIT 1), however long the queues are.
     """
     params = {"hall_id": counter.hall_id, "counter_id": counter.id, "now": now}
-    return load_rows(session, Ticket, _CANDIDATES, params)
+    return [Candidate(session, row) for row in on_connection(session, _CANDIDATES, params)]
 
 
 def _candidates_statement() -> sa.Select[Any]:
@@ -81,7 +145,7 @@ def _candidates_statement() -> sa.Select[Any]:
                 )
             )
     ids = sa.union_all(*parts).subquery()
-    table = Ticket.__table__  # the whole rows, run on the connection (common.load_rows)
+    table = Ticket.__table__  # the whole rows, run on the connection (Candidate)
     return (
         sa.select(table)
         .where(table.c.id.in_(sa.select(ids.c.id)))
@@ -92,7 +156,7 @@ def _candidates_statement() -> sa.Select[Any]:
 _CANDIDATES = _candidates_statement()
 
 
-def _merge(tickets: list[Ticket], now: datetime) -> Ticket | None:
+def _merge(tickets: list[W], now: datetime) -> W | None:
     """Rule 4 within one class (`tickets` oldest first, all callable)."""
     booked = [t for t in tickets if t.booked_for is not None]
     walk_ins = [t for t in tickets if t.booked_for is None]
@@ -104,9 +168,7 @@ def _merge(tickets: list[Ticket], now: datetime) -> Ticket | None:
     return booked[0]
 
 
-def choose_next(
-    hall: Hall, counter: Counter, waiting: list[Ticket], now: datetime
-) -> Ticket | None:
+def choose_next(hall: Hall, counter: Counter, waiting: Sequence[W], now: datetime) -> W | None:
     """Pick by the rules in this module's docstring.
 
     `waiting` is ordered oldest first (by queued_at, then id); it may hold bookings not yet
@@ -130,7 +192,7 @@ def choose_next(
 
     # weighted: a priority ticket's wait counts `priority_weight` times; the class whose
     # longest-waiting ticket scores higher is served
-    def score(t: Ticket) -> tuple[float, float]:
+    def score(t: W) -> tuple[float, float]:
         waited = (now - t.queued_at).total_seconds()
         weight = hall.priority_weight if t.priority else 1.0
         return (-waited * weight, t.queued_at.timestamp())

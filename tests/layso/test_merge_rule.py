@@ -247,7 +247,8 @@ def test_candidates_read_few_rows_and_agree_with_the_whole_queue(
             # priority or not)
             assert len(few) <= 1 + 4 * len(counter.service_ids)
             expected = choose_next(hall, counter, everyone, clock())
-            assert choose_next(hall, counter, few, clock()) is expected
+            chosen = choose_next(hall, counter, few, clock())
+            assert (chosen.id if chosen else None) == (expected.id if expected else None)
             want = expected.display_number if expected else None
         got = floor.next(1)
         assert got == want
@@ -278,3 +279,30 @@ def test_a_bookings_place_counts_only_the_bookings_before_it_in_its_class(
     assert (ahead(first), ahead(second)) == (1, 2)
     assert (ahead(p), ahead(w1), ahead(w2)) == (0, 1, 2)  # walk-ins: queue order, as before
     assert floor.calls(4) == [p, first, w1, w2]  # the second booking is not callable yet
+
+
+def test_only_the_chosen_candidate_becomes_a_ticket_of_the_session(
+    floor: Floor, db: Database, clock: Any
+) -> None:
+    """The candidates are read as rows: none is an object of the session until one is chosen,
+    which is then the session's ticket as a load makes it (equal to a fresh read of it)."""
+    floor.walk_in("TP")
+    floor.walk_in("TP", "NCT")
+    floor.walk_in("CT")
+    floor.booked(-1, "CT")
+    with db.read() as s:
+        hall = get_hall(s, "demo")
+        counter = ops.get_counter(s, hall, 1)
+        before = {k for k in s.identity_map if k[0] is Ticket}
+        few = ops._candidates(s, counter, clock())
+        assert len(few) == 4
+        assert {k for k in s.identity_map if k[0] is Ticket} == before
+        chosen = choose_next(hall, counter, few, clock())
+        assert chosen is not None and chosen.priority == "NCT"  # strict: priority first
+        ticket = chosen.ticket()
+        assert isinstance(ticket, Ticket) and ticket in s and chosen.ticket() is ticket
+        assert not s.dirty and ticket.service.code == "TP"
+        fresh = {c.key: getattr(ticket, c.key) for c in Ticket.__table__.columns}
+    with db.read() as s:
+        again = s.get(Ticket, chosen.id)
+        assert fresh == {c.key: getattr(again, c.key) for c in Ticket.__table__.columns}

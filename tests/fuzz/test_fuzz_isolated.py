@@ -8,6 +8,10 @@ recursion depth mismatch" — a failure in an unrelated test, long after the cau
 guarded (bodies are depth-checked before decoding); the fuzzers' own side cannot be, so they run
 where such a side effect cannot reach any other test. Their cases and assertions are unchanged
 (``fuzz_*.py`` beside this file); a failing case shows here with pytest's own report.
+
+The schemathesis suite runs once per principal, each in its own interpreter: one run of all five
+took two minutes on one core, the suite's longest test, while the others run beside it on
+the test workers.
 """
 
 from __future__ import annotations
@@ -22,10 +26,22 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-@pytest.mark.parametrize("suite", ["fuzz_hostile_input.py", "fuzz_schemathesis.py"])
-def test_fuzz_suite_passes_in_its_own_interpreter(suite: str) -> None:
+# fuzz_schemathesis.py's test, one run per principal (by its test id); the last test below
+# holds this list to what that module collects
+PRINCIPALS = ("sqlite-manager", "sqlite-clerk1", "sqlite-kiosk", "sqlite-pad1", "sqlite-None")
+
+
+@pytest.mark.parametrize(
+    ("suite", "only"),
+    [("fuzz_hostile_input.py", None)]
+    + [("fuzz_schemathesis.py", f"[{who}]") for who in PRINCIPALS],
+)
+def test_fuzz_suite_passes_in_its_own_interpreter(suite: str, only: str | None) -> None:
+    target = str(HERE / suite)
+    if only is not None:
+        target += f"::test_no_generated_request_gets_a_server_error{only}"
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", str(HERE / suite), "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", target, "-q", "-p", "no:cacheprovider"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -35,3 +51,25 @@ def test_fuzz_suite_passes_in_its_own_interpreter(suite: str) -> None:
     report = run.stdout[-6000:] + run.stderr[-2000:]
     assert run.returncode == 0, report
     assert " passed" in run.stdout and " skipped" not in run.stdout, report
+
+
+def test_the_schemathesis_runs_cover_every_case_of_its_module() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(HERE / "fuzz_schemathesis.py"),
+            "--collect-only",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    collected = {
+        line.rpartition("[")[2].rstrip("]") for line in run.stdout.splitlines() if "::" in line
+    }
+    assert collected == set(PRINCIPALS), run.stdout[-2000:]

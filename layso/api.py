@@ -223,7 +223,7 @@ def idempotent(
     another action or with another body is refused (422).
     """
     key = idem.parse_key(request.headers.get(idem.HEADER))
-    digest = idem.fingerprint(request_body)
+    digest = idem.fingerprint(request_body) if key is not None else ""  # only a key's is kept
     try:
         with hall_context(slug, *roles, write=True) as c:
             who = f"{scope}|{c.principal.kind[:1]}{c.principal.id}"

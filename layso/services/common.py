@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -93,20 +93,23 @@ def load_rows(
 
 def as_loaded(session: Session, model: type[M], row: Any) -> M:
     """A persistent object of ``model`` filled from ``row`` (every column, by key), clean, as
-    a load from the database leaves it; the row must not be in the session yet."""
-    obj = sa.inspect(model).class_manager.new_instance()
+    a load from the database leaves it; the row must not be in the session yet.
+
+    The same steps as SQLAlchemy's own loader for a new row (``orm.loading``): a new instance,
+    its identity key and session set on its state, the state added to the identity map, the
+    values put in its dict. ``make_transient_to_detached`` then ``Session.add`` (the way a
+    detached object joins a session, with its attach events and checks) cost five times as
+    much, some 20 µs an object, seven objects a call. Like the loader it fires no attach
+    event; it fires no ``load`` event either, and none is listened for (a test holds it)."""
+    mapper = sa.inspect(model)
+    obj = mapper.class_manager.new_instance()
+    state = instance_state(obj)
+    state.key = key = identity_key(model, row[mapper.primary_key[0].key])
+    state.identity_token = None
+    state.session_id = session.hash_key
+    session.identity_map._add_unpresent(state, key)
     instance_dict(obj).update(row)
-    make_transient_to_detached(obj)
-    _attach(session, instance_state(obj))
     return obj  # type: ignore[no-any-return]
-
-
-def _attach(session: Session, state: Any) -> None:
-    """``session.add`` of a detached object made from a row: the session's own step for a
-    detached object (private, in every SQLAlchemy 2.x), without the save-update cascade, which
-    finds nothing to follow on an object with only its columns (a fifth of the cost of
-    ``add``)."""
-    session._update_impl(state)
 
 
 def _load_one(

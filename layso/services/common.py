@@ -142,8 +142,22 @@ def write_now(session: Session, obj: Any, **values: Any) -> None:
         )
     pk_ = mapper.primary_key_from_instance(obj)[0]
     rawsql.execute(session, stmt, {"pk_": pk_, **values}, flush=False)
-    for k, v in values.items():
-        set_committed_value(obj, k, as_stored(v))
+    set_loaded(obj, {k: as_stored(v) for k, v in values.items()})
+
+
+def set_loaded(obj: Any, values: dict[str, Any]) -> None:
+    """``set_committed_value`` of each of these attributes (columns, or many-to-one
+    relationships): the object holds them as loaded, nothing to flush for them.
+
+    On an object with no change pending, nothing expired and no loader set per attribute (the
+    usual case: loaded by this transaction, written by Core), that is putting them in its dict,
+    which is all ``set_committed_value`` then does; else it is asked for each, as before."""
+    state = instance_state(obj)
+    if state.committed_state or state.expired or state.expired_attributes or state.callables:
+        for k, v in values.items():
+            set_committed_value(obj, k, v)
+    else:
+        state.dict.update(values)
 
 
 _BY_ID: dict[Any, sa.Select[Any]] = {}
@@ -246,7 +260,7 @@ def record(
         # before the hall's seq moves: its contact is read without this event
         turn.ticket_event(session, hall, name, ticket, now)
     seq = hall.event_seq + 1
-    set_committed_value(hall, "event_seq", seq)
+    set_loaded(hall, {"event_seq": seq})
     payload = {"seq": seq, "hall": hall.slug, "at": iso(hall, now), **fields}
     session.info.setdefault(_EVENT_ROWS, []).append(
         {

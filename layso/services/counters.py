@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from layso import errors
 from layso import serializers as ser
@@ -35,6 +34,7 @@ from layso.services.common import (
     queue_changed,
     queue_figures,
     record,
+    set_loaded,
     with_service,
     write_now,
 )
@@ -297,18 +297,20 @@ def _call(
     ).one_or_none()
     if called is None:
         raise errors.TicketNotWaiting(ticket=ticket.display_number)
-    for key, value in (
-        ("status", TicketStatus.CALLED),
-        ("counter_id", counter.id),
-        ("counter", counter),
-        ("clerk_id", user.id),
-        ("target_counter_id", None),
-        ("target_counter", None),
-        ("called_at", now),
-        ("first_called_at", called.first_called_at),
-        ("call_count", called.call_count),
-    ):
-        set_committed_value(ticket, key, value)
+    set_loaded(
+        ticket,
+        {
+            "status": TicketStatus.CALLED,
+            "counter_id": counter.id,
+            "counter": counter,
+            "clerk_id": user.id,
+            "target_counter_id": None,
+            "target_counter": None,
+            "called_at": now,
+            "first_called_at": called.first_called_at,
+            "call_count": called.call_count,
+        },
+    )
     service = with_service(session, ticket)
     # before the counter changes; none to read when queue.changed is recorded after the commit
     figures = None if figures_later(session) else queue_figures(session, hall, service, now)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from layso.db import Database
 from layso.models import Base, Counter, Service, Ticket
-from layso.services.common import as_loaded, by_id, get_hall, on_connection
+from layso.services.common import as_loaded, by_id, get_hall, on_connection, set_loaded
 from layso.services.tickets import issue_ticket
 
 pytestmark = [
@@ -80,3 +80,31 @@ def test_no_load_event_is_listened_for(db: Database) -> None:
         assert not mapper.class_manager.dispatch.load, mapper
     with db.write() as s:
         assert not s.dispatch.loaded_as_persistent
+
+
+def test_set_loaded_keeps_values_as_loaded_and_other_changes_pending(
+    db: Database, clock: Any
+) -> None:
+    """set_loaded on a clean object: the values read back and nothing is to flush; on an object
+    with a change pending, that change stays pending (and is written), the others are loaded;
+    on one with an attribute expired, that attribute holds the value given."""
+    ticket_id = _issue(db, clock)
+    with db.write() as s:
+        get_hall(s, "demo", lock=True)
+        t = as_loaded(s, Ticket, _row(s, ticket_id))
+        set_loaded(t, {"print_state": "printed", "call_count": 3})
+        assert (t.print_state, t.call_count) == ("printed", 3)
+        assert t not in s.dirty and not sa.inspect(t).modified
+        t.dossier_code = "HS-002"  # pending
+        set_loaded(t, {"print_state": "failed"})
+        assert t in s.dirty and t.print_state == "failed"
+        assert sa.inspect(t).attrs.dossier_code.history.added == ["HS-002"]
+        assert not sa.inspect(t).attrs.print_state.history.has_changes()
+    with db.read() as s:
+        stored = s.get(Ticket, ticket_id)
+        assert stored is not None
+        # the pending change was written; the loaded values were never to be written by a flush
+        assert (stored.dossier_code, stored.print_state, stored.call_count) == ("HS-002", "none", 0)
+        s.expire(stored, ["call_count"])
+        set_loaded(stored, {"call_count": 7})
+        assert stored.call_count == 7 and "call_count" not in sa.inspect(stored).expired_attributes

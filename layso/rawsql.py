@@ -73,8 +73,9 @@ class _Plan:
         columns = compiled._result_columns or []
         self.keys = tuple(c[0] for c in columns)
         self.types = tuple(c[3] for c in columns)
-        # the result processors, from the driver's column types of the first execution
-        self.results: tuple[Callable[[Any], Any] | None, ...] | None = None
+        # the result processors (column index, processor), from the driver's column types of
+        # the first execution
+        self.results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
         self.row = namedtuple("Row", self.keys, rename=True) if columns else None  # type: ignore[misc]
 
     def parameters(self, params: dict[str, Any]) -> Any:
@@ -89,15 +90,16 @@ class _Plan:
         return tuple(values)
 
     def rows(self, raw: list[Any], cursor: Any, dialect: sa.Dialect) -> list[Any]:
-        results, row = self.results, self.row
+        todo, row = self.results, self.row
         assert row is not None
-        if results is None:
+        if todo is None:
             codes = [d[1] for d in cursor.description]
-            results = self.results = tuple(
+            processors = (
                 t._cached_result_processor(dialect, code)
                 for t, code in zip(self.types, codes, strict=True)
             )
-        todo = [(i, p) for i, p in enumerate(results) if p is not None]
+            # the columns to convert, with their processors (found once)
+            todo = self.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         if not todo:
             return [row._make(r) for r in raw]
         out = []

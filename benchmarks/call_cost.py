@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from statements import Clock, build  # noqa: E402
+from statements import Clock, build, desk  # noqa: E402
 
 WARMUP = 5
 
@@ -48,11 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         clock = Clock()
         app, demo = build(None, Path(tmp_name), clock)
-        client = app.test_client()
-        kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
-        clerk = {"Authorization": f"Bearer {demo['counters'][0]['token']}"}
-        base = "/api/v1/halls/demo"
-        areas = demo["counters"][0]["services"]  # the areas counter 1 serves
+        client, kiosk, clerk, base, areas = desk(app, demo)
         mixed = args.queue == "mixed"
 
         def post(path: str, headers: dict[str, str], body: Any, status: int) -> Any:

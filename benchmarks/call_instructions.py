@@ -33,16 +33,13 @@ HERE = Path(__file__).resolve().parent
 
 def work(pairs: int) -> None:
     sys.path.insert(0, str(HERE))
-    from statements import Clock, build
+    from statements import Clock, build, desk
 
     with tempfile.TemporaryDirectory() as tmp_name:
         clock = Clock()
         app, demo = build(None, Path(tmp_name), clock)
-        client = app.test_client()
-        kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
-        clerk = {"Authorization": f"Bearer {demo['counters'][0]['token']}"}
-        base = "/api/v1/halls/demo"
-        code = demo["counters"][0]["services"][0]
+        client, kiosk, clerk, base, areas = desk(app, demo)
+        code = areas[0]
 
         def post(path: str, headers: dict[str, str], body: dict[str, str]) -> None:
             clock.now += timedelta(seconds=1)

@@ -36,7 +36,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event
 
@@ -85,6 +85,26 @@ def build(url: str | None, tmp: Path, clock: Clock) -> tuple[Any, dict[str, Any]
     # queue.changed (the "queue" row: one pass after each round, one area)
     db.queue_news = QueueNews(db, clock=clock, context=app.app_context)
     return app, demo
+
+
+class Desk(NamedTuple):
+    """The demo hall as its kiosk and counter 1's clerk reach it, through Flask's test client."""
+
+    client: Any
+    kiosk: dict[str, str]  # the kiosk's bearer token header
+    clerk: dict[str, str]  # counter 1's clerk's
+    base: str  # the hall's API
+    areas: list[str]  # the areas counter 1 serves
+
+
+def desk(app: Any, demo: dict[str, Any]) -> Desk:
+    return Desk(
+        app.test_client(),
+        {"Authorization": f"Bearer {demo['devices']['kiosk']}"},
+        {"Authorization": f"Bearer {demo['counters'][0]['token']}"},
+        "/api/v1/halls/demo",
+        demo["counters"][0]["services"],
+    )
 
 
 def floor_cpu_ms(tmp: Path, rounds: int) -> float:
@@ -169,11 +189,8 @@ def main() -> None:
         for engine in engines:
             event.listen(engine, "before_cursor_execute", count)
 
-        client = app.test_client()
-        kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
-        clerk = {"Authorization": f"Bearer {demo['counters'][0]['token']}"}
-        base = "/api/v1/halls/demo"
-        code = demo["counters"][0]["services"][0]  # an area counter 1 serves
+        client, kiosk, clerk, base, areas = desk(app, demo)
+        code = areas[0]  # an area counter 1 serves
         requests = {
             "issue": lambda: client.post(f"{base}/tickets", json={"service": code}, headers=kiosk),
             "next": lambda: client.post(f"{base}/counters/1/next", json={}, headers=clerk),

@@ -105,9 +105,12 @@ def as_loaded(session: Session, model: type[M], row: Any) -> M:
     obj = mapper.class_manager.new_instance()
     state = instance_state(obj)
     state.key = key = identity_key(model, row[mapper.primary_key[0].key])
+    identity_map = session.identity_map
+    if key in identity_map:  # as Session.add refuses it: two objects for one row
+        raise sa.exc.InvalidRequestError(f"{key} is already in the session")
     state.identity_token = None
     state.session_id = session.hash_key
-    session.identity_map._add_unpresent(state, key)
+    identity_map._add_unpresent(state, key)
     instance_dict(obj).update(row)
     return obj  # type: ignore[no-any-return]
 

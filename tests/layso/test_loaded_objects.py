@@ -64,6 +64,17 @@ def test_a_change_to_it_is_flushed_and_committed(db: Database, clock: Any) -> No
         assert s.get(Ticket, ticket_id).dossier_code == "HS-001"  # type: ignore[union-attr]
 
 
+def test_a_row_already_in_the_session_is_refused(db: Database, clock: Any) -> None:
+    """Two objects for one row would each hold their own values: refused, as Session.add
+    refuses to attach a second one."""
+    ticket_id = _issue(db, clock)
+    with db.read() as s:
+        first = as_loaded(s, Ticket, _row(s, ticket_id))
+        with pytest.raises(sa.exc.InvalidRequestError):
+            as_loaded(s, Ticket, _row(s, ticket_id))
+        assert s.get(Ticket, ticket_id) is first
+
+
 def test_objects_already_in_the_session_win(db: Database, clock: Any) -> None:
     """by_id gives the object already in the session, not a second one made from the row."""
     with db.read() as s:

@@ -82,13 +82,15 @@ def load_rows(
     than the same statement on the connection (:func:`on_connection`); these lookups start
     every write."""
     rows = on_connection(session, stmt, params).mappings().all()
-    mapper = sa.inspect(model)
-    pk = mapper.primary_key[0].key
-    out = []
-    for row in rows:
-        found = session.identity_map.get(identity_key(model, row[pk]))
-        out.append(found if found is not None else as_loaded(session, model, row))
-    return out
+    return [from_row(session, model, row) for row in rows]
+
+
+def from_row(session: Session, model: type[M], row: Any) -> M:
+    """The session's object of this row of ``model``'s table (every column, by key): the one
+    already in the session, as it is, else a new one made from the row (:func:`as_loaded`)."""
+    key = identity_key(model, row[sa.inspect(model).primary_key[0].key])
+    found = session.identity_map.get(key)
+    return found if found is not None else _loaded(session, model, row, key)  # type: ignore[no-any-return]
 
 
 def as_loaded(session: Session, model: type[M], row: Any) -> M:
@@ -101,16 +103,20 @@ def as_loaded(session: Session, model: type[M], row: Any) -> M:
     detached object joins a session, with its attach events and checks) cost five times as
     much, some 20 µs an object, seven objects a call. Like the loader it fires no attach
     event; it fires no ``load`` event either, and none is listened for (a test holds it)."""
-    mapper = sa.inspect(model)
-    obj = mapper.class_manager.new_instance()
-    state = instance_state(obj)
-    state.key = key = identity_key(model, row[mapper.primary_key[0].key])
-    identity_map = session.identity_map
-    if key in identity_map:  # as Session.add refuses it: two objects for one row
+    key = identity_key(model, row[sa.inspect(model).primary_key[0].key])
+    if key in session.identity_map:  # as Session.add refuses it: two objects for one row
         raise sa.exc.InvalidRequestError(f"{key} is already in the session")
+    return _loaded(session, model, row, key)
+
+
+def _loaded(session: Session, model: type[M], row: Any, key: Any) -> M:
+    """:func:`as_loaded` of a row whose identity ``key`` is known not to be in the session."""
+    obj = sa.inspect(model).class_manager.new_instance()
+    state = instance_state(obj)
+    state.key = key
     state.identity_token = None
     state.session_id = session.hash_key
-    identity_map._add_unpresent(state, key)
+    session.identity_map._add_unpresent(state, key)
     instance_dict(obj).update(row)
     return obj  # type: ignore[no-any-return]
 

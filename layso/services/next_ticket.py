@@ -24,7 +24,6 @@ from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from layso.models import (
     Counter,
@@ -35,7 +34,7 @@ from layso.models import (
     Ticket,
     TicketStatus,
 )
-from layso.services.common import as_loaded, by_id, on_connection
+from layso.services.common import by_id, from_row, on_connection
 
 __all__ = ["Candidate", "callable_now", "candidates", "choose_next"]
 
@@ -88,10 +87,7 @@ class Candidate:
     def ticket(self) -> Ticket:
         """The session's object of this ticket: the one already there, else made from the row
         as a load would make it."""
-        found = self._session.identity_map.get(identity_key(Ticket, self.id))
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-        return as_loaded(self._session, Ticket, self._row._asdict())
+        return from_row(self._session, Ticket, self._row._asdict())
 
 
 def callable_now(ticket: Waiting, now: datetime) -> bool:

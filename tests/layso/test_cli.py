@@ -1,4 +1,7 @@
-"""The `layso` command as a technician uses it."""
+"""The `layso` command as a technician uses it.
+
+`seed-demo` itself is the first test's subject; the others start from the hall it leaves,
+copied from one run of the command per test process (the ``demo_seed`` fixture)."""
 
 from __future__ import annotations
 
@@ -58,9 +61,9 @@ def test_seed_demo_json_has_the_contract_shape(env: dict[str, str]) -> None:
 
 
 def test_user_device_and_token_commands_give_working_credentials(
-    env: dict[str, str], servers: Any, tmp_path: Path
+    env: dict[str, str], demo_seed: Any, servers: Any, tmp_path: Path
 ) -> None:
-    run(env, "seed-demo", "--json")
+    demo_seed(env)
     assert (
         run(
             env,
@@ -134,9 +137,9 @@ def test_user_device_and_token_commands_give_working_credentials(
     ],
 )
 def test_bad_cli_input_is_refused_clearly(
-    env: dict[str, str], args: tuple[str, ...], stdin: str, message: str
+    env: dict[str, str], demo_seed: Any, args: tuple[str, ...], stdin: str, message: str
 ) -> None:
-    run(env, "seed-demo", "--json")
+    demo_seed(env)
 
     out = run(env, *args, stdin=stdin)
 
@@ -174,9 +177,9 @@ def test_bad_configuration_stops_at_start_with_a_clear_message(
 
 
 def test_backup_while_the_server_runs_is_consistent_and_restorable(
-    env: dict[str, str], servers: Any, tmp_path: Path, server_env_factory: Any
+    env: dict[str, str], demo_seed: Any, servers: Any, tmp_path: Path, server_env_factory: Any
 ) -> None:
-    demo = json.loads(run(env, "seed-demo", "--json").stdout)
+    demo = demo_seed(env)
     server = servers(env, tmp_path / "server.log")
     kiosk = {"Authorization": f"Bearer {demo['devices']['kiosk']}"}
     for _ in range(5):
@@ -212,9 +215,9 @@ def test_backup_while_the_server_runs_is_consistent_and_restorable(
 
 
 def test_run_refuses_a_port_another_server_listens_on(
-    env: dict[str, str], servers: Any, tmp_path: Path
+    env: dict[str, str], demo_seed: Any, servers: Any, tmp_path: Path
 ) -> None:
-    run(env, "seed-demo", "--json")
+    demo_seed(env)
     server = servers(env, tmp_path / "server.log")
 
     out = run(env, "run", "--port", str(server.port))
@@ -224,11 +227,11 @@ def test_run_refuses_a_port_another_server_listens_on(
 
 
 def test_bookings_purge_deletes_old_personal_data_and_marks_no_shows(
-    env: dict[str, str],
+    env: dict[str, str], demo_seed: Any
 ) -> None:
     from datetime import date, timedelta
 
-    run(env, "seed-demo", "--json")
+    demo_seed(env)
     db = Path(env["LAYSO_INSTANCE"]) / "layso.sqlite3"
     old = (date.today() - timedelta(days=40)).isoformat()
     recent = (date.today() - timedelta(days=2)).isoformat()

@@ -7,8 +7,11 @@ folder, starts ``layso run`` on a free loopback port (``_server.start_server``, 
 ``/healthz`` every 50 ms: the wall time is that coarse) and, once it answers, reads the server's
 CPU time (user + system) from ``/proc/PID/stat`` before stopping it.
 Then it runs ``layso db upgrade`` on the seeded instance as many times (a command that loads the
-whole program and finds nothing to do), its CPU counted with ``getrusage``. The test suite starts
-some hundreds of servers and commands, so their start is a good part of its CPU. Linux only.
+whole program and finds nothing to do), its CPU counted with ``getrusage``, and builds the app
+in this process (``create_app`` on a copy of the seeded database, as every in-process test's
+``app`` fixture does) 20 times, after one to warm up, its CPU counted with ``process_time``.
+The test suite starts some hundreds of servers and commands and builds a thousand apps, so
+these are a good part of its CPU. Linux only.
 """
 
 from __future__ import annotations
@@ -56,6 +59,33 @@ def one_command(env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def app_builds(template: Path, folder: Path, count: int = 20) -> list[float]:
+    """CPU seconds of building the app in process, each on its own copy of the database."""
+    from layso.app import create_app
+    from layso.config import Settings
+
+    folder.mkdir()
+    out = []
+    for i in range(count + 1):
+        database = folder / f"{i}.sqlite3"
+        shutil.copyfile(template / "layso.sqlite3", database)
+        settings = Settings(
+            instance_path=folder,
+            database_url=f"sqlite:///{database}",
+            async_mode="threading",
+            secret_key="benchmark",
+            printer="none",
+            testing=True,
+        ).resolved()
+        t0 = time.process_time()
+        app = create_app(settings)
+        spent = time.process_time() - t0
+        app.extensions["layso.db"].dispose()
+        if i:  # the first one imports the program
+            out.append(spent)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--starts", type=int, default=5)
@@ -69,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         seed(env)
         starts = [one_start(template, Path(tmp) / f"run{i}", args.mode) for i in range(args.starts)]
         commands = [one_command(env) for _ in range(args.starts)]
+        builds = app_builds(template, Path(tmp) / "apps")
     walls, cpus = [w for w, _ in starts], [c for _, c in starts]
 
     def line(name: str, values: list[float]) -> str:
@@ -79,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     print(line("`layso run` until /healthz answers: wall", walls))
     print(line("  the server's CPU by then", cpus))
     print(line("`layso db upgrade` (nothing to do): CPU", commands))
+    print(line("building the app in process (20): CPU, ms", [b * 1000 for b in builds]))
     return 0
 
 

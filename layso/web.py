@@ -373,7 +373,8 @@ class Rule(_Rule):
     every server start and every test's app, for the handful of rules a process ever builds
     a URL for. Here each builder compiles itself on its first call, the same builder
     werkzeug would have made (a test holds every rule's URLs to the stock rule's); matching
-    requests is untouched."""
+    requests is untouched. It overrides werkzeug's own ``_compile_builder`` (2.2 to 3.1); a
+    test fails if a werkzeug release leaves the override unused."""
 
     def _compile_builder(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         compile_now = super()._compile_builder

@@ -38,6 +38,13 @@ def test_every_rule_builds_what_the_stock_rule_builds(app: Any) -> None:
             ), (rule.rule, append)
 
 
+def test_the_builders_wait_for_their_first_use(app: Any) -> None:
+    """The override is in effect: werkzeug bound each rule's builders to Rule's stand-ins."""
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "api.counter_next")
+    for builder in (rule._build, rule._build_unknown):
+        assert builder.__func__.__qualname__ == "Rule._compile_builder.<locals>.build"
+
+
 def test_url_for_builds_with_the_rules_builders(app: Any) -> None:
     with app.test_request_context():
         first = url_for("kiosk.phone_qr", code="AB12", lang="en")

@@ -88,7 +88,7 @@ def load_rows(
 def from_row(session: Session, model: type[M], row: Any) -> M:
     """The session's object of this row of ``model``'s table (every column, by key): the one
     already in the session, as it is, else a new one made from the row (:func:`as_loaded`)."""
-    key = identity_key(model, row[sa.inspect(model).primary_key[0].key])
+    key = _row_key(model, row)
     found = session.identity_map.get(key)
     return found if found is not None else _loaded(session, model, row, key)  # type: ignore[no-any-return]
 
@@ -103,10 +103,15 @@ def as_loaded(session: Session, model: type[M], row: Any) -> M:
     detached object joins a session, with its attach events and checks) cost five times as
     much, some 20 µs an object, seven objects a call. Like the loader it fires no attach
     event; it fires no ``load`` event either, and none is listened for (a test holds it)."""
-    key = identity_key(model, row[sa.inspect(model).primary_key[0].key])
+    key = _row_key(model, row)
     if key in session.identity_map:  # as Session.add refuses it: two objects for one row
         raise sa.exc.InvalidRequestError(f"{key} is already in the session")
     return _loaded(session, model, row, key)
+
+
+def _row_key(model: type[Any], row: Any) -> Any:
+    """The identity key of ``model``'s row (a one-column primary key, by its key in ``row``)."""
+    return identity_key(model, row[sa.inspect(model).primary_key[0].key])
 
 
 def _loaded(session: Session, model: type[M], row: Any, key: Any) -> M:

@@ -52,7 +52,7 @@ def test_url_for_builds_with_the_rules_builders(app: Any) -> None:
     assert first == again == "/t/AB12/qr.svg?lang=en"
 
 
-def test_an_unknown_argument_is_refused_as_before(app: Any) -> None:
+def test_a_missing_argument_is_refused_as_before(app: Any) -> None:
     from werkzeug.routing import BuildError
 
     with app.test_request_context(), pytest.raises(BuildError):
